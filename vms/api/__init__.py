@@ -1,0 +1,1 @@
+"""The HTTP API: FastAPI app factory, error handling, auth dependencies and one router per domain."""
