@@ -10,6 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from vms.yard.errors import Conflict, Invalid, NotFound, YardError
+
 log = logging.getLogger("vms.api")
 
 _STATUS_CODES = {
@@ -75,6 +77,14 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse(error_body(exc.code, exc.detail, **exc.extra), status_code=exc.status)
+
+    @app.exception_handler(YardError)
+    async def _yard_error(_: Request, exc: YardError) -> JSONResponse:
+        if isinstance(exc, Invalid):
+            fields = [{"field": exc.field, "message": exc.message}]
+            return JSONResponse(error_body("validation_error", str(exc), fields=fields), status_code=422)
+        status = 404 if isinstance(exc, NotFound) else 409 if isinstance(exc, Conflict) else 400
+        return JSONResponse(error_body(_STATUS_CODES[status], str(exc)), status_code=status)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -5,4 +5,6 @@ from fastapi import APIRouter
 
 def domain_routers() -> list[APIRouter]:
     """The routers of the yard model (sites, cameras, batches, users, API keys, audit)."""
-    return []
+    from vms.api.routers import api_keys, audit, batches, cameras, sites, users
+
+    return [sites.router, cameras.router, batches.router, users.router, api_keys.router, audit.router]

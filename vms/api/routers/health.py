@@ -34,3 +34,13 @@ async def health(core: Core) -> JSONResponse:
         "object_storage": "ok" if storage_ok else "unreachable",
     }
     return JSONResponse(body, status_code=200 if ok else 503)
+
+
+@router.get("/system/info", dependencies=[public()])
+def system_info(core: Core) -> dict[str, str]:
+    """What a page needs before sign-in: version, the yard's time zone and default language."""
+    return {
+        "version": __version__,
+        "timezone": core.settings.timezone,
+        "default_language": core.settings.default_language,
+    }
