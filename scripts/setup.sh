@@ -58,7 +58,7 @@ APT_PACKAGES=(
   python3 python3-venv            # Debian's python3 also runs the fake RTSP cameras (needs python3-gi)
   ffmpeg                          # ffprobe/ffmpeg for export and checks
   python3-gi gir1.2-gst-rtsp-server-1.0          # simulated RTSP cameras (demo, tests)
-  gstreamer1.0-tools gstreamer1.0-libav
+  gstreamer1.0-tools gstreamer1.0-libav gstreamer1.0-x
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly
   postgresql postgresql-client    # tests run a throwaway cluster; multi-node deployments share one

@@ -1,0 +1,1 @@
+"""Demo helpers: simulated RTSP cameras for tests, the ``vms demo`` command and benchmarks."""
