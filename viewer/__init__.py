@@ -1,3 +1,4 @@
-"""Viewing: WebRTC live and replay (H.264 passed through), the live wall, desktop viewer and batch review pages.
+"""Viewing: the web UI served by the app; WebRTC live and replay (H.264 passed through), the live wall,
+desktop viewer and batch review pages.
 
-Not built yet: see the live-view and replay issues."""
+For now it serves the status page; live view and replay come with their issues."""

@@ -8,6 +8,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from vms.config import ConfigError
 from vms.db.engine import DatabaseError
+from vms.storage import StorageError
 from vms.yard.errors import YardError
 from vms.yard.validation import describe
 
@@ -40,6 +41,8 @@ def translate(exc: BaseException) -> click.ClickException | None:
         return CliFailure(describe(exc))
     if isinstance(exc, SQLAlchemyError):
         return CliFailure(f"database error: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+    if isinstance(exc, StorageError):
+        return CliFailure(f"object storage: {exc}")
     if isinstance(exc, OSError):
         return CliFailure(str(exc))
     return None

@@ -41,10 +41,10 @@ def cli(ctx: click.Context, config_path: Path | None) -> None:
 
 
 def _register() -> None:
-    from vms.cli import apikeys, audit, batches, cameras, server, users
+    from vms.cli import apikeys, audit, batches, cameras, export, server, users
 
     for command in (users.user, cameras.camera, batches.batch, audit.audit, apikeys.apikey, server.serve,
-                    server.demo):
+                    server.demo, export.export):
         cli.add_command(command)
 
 
