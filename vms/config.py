@@ -96,6 +96,9 @@ class RecordingConfig(_Section):
 class EvidenceConfig(_Section):
     retention_days: int = Field(5 * 365, ge=1)
     max_upload_bytes: int = Field(64 * 1024**3, ge=1024)
+    signing_key_path: Path | None = Field(
+        None, description="Ed25519 key that signs evidence packages; empty: <data_dir>/evidence-signing.key"
+    )
 
 
 class BayConfig(_Section):
