@@ -21,11 +21,19 @@ log = logging.getLogger("vms")
 
 def part_routers(metrics: RecorderMetrics | None = None) -> list[APIRouter]:
     """The API routers contributed by the parts built on the core."""
+    from evidence.api import evidence_routers
+    from evidence.package_api import evidence_package_router
     from recorder.api import recording_router
     from recorder.metrics import RecorderMetrics, metrics_router
     from viewer.pages import router as pages_router
 
-    return [recording_router(), metrics_router(metrics or RecorderMetrics()), pages_router]
+    return [
+        *evidence_routers(),
+        recording_router(),
+        metrics_router(metrics or RecorderMetrics()),
+        evidence_package_router(),
+        pages_router,
+    ]
 
 
 def create_app(core: CoreServices, metrics: RecorderMetrics | None = None) -> FastAPI:

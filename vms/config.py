@@ -96,6 +96,7 @@ class RecordingConfig(_Section):
 class EvidenceConfig(_Section):
     retention_days: int = Field(5 * 365, ge=1)
     max_upload_bytes: int = Field(64 * 1024**3, ge=1024)
+    upload_expiry_hours: float = Field(24, gt=0, description="an unfinished upload is dropped after this")
     signing_key_path: Path | None = Field(
         None, description="Ed25519 key that signs evidence packages; empty: <data_dir>/evidence-signing.key"
     )

@@ -8,6 +8,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from evidence import holds as evidence_holds
+from evidence import retention as evidence_retention
+from evidence.uploads import upload_service
 from ingest.status import SourceState
 from recorder.alerts import OfflineAlerter
 from recorder.holds import LegalHolds, install_hooks
@@ -78,9 +81,13 @@ class YardNode:
         fleet.on_removed.append(lambda streams: recorder.remove_camera(streams.camera_id, StreamKind.MAIN))
         fleet.sync_all()
 
+        evidence_holds.register(core)
+        uploads = upload_service(core)
         sweeper = RetentionSweeper(core.db, store, core.audit, self.settings.recording)
         alerter = OfflineAlerter(core.db, core.audit, self.settings.recording.offline_alert_seconds)
         self._every(RETENTION_INTERVAL_S, "retention", lambda: sweeper.sweep())
+        self._every(RETENTION_INTERVAL_S, "evidence-retention", lambda: evidence_retention.sweep(core))
+        self._every(RETENTION_INTERVAL_S, "expired-uploads", uploads.sweep_expired)
         self._every(ALERT_INTERVAL_S, "offline-alerts", lambda: alerter.check(_camera_statuses(fleet)))
         return core
 

@@ -25,6 +25,8 @@ class Permission(enum.StrEnum):
     HOLDS_MANAGE = "holds:manage"
     EVIDENCE_UPLOAD = "evidence:upload"
     EVIDENCE_READ = "evidence:read"
+    EVIDENCE_MANAGE = "evidence:manage"  # relink items, set body-cam clock offsets
+    EVIDENCE_DELETE = "evidence:delete"  # delete expired, unheld items (admin only)
     ALERTS_READ = "alerts:read"
     SYSTEM_READ = "system:read"
     AUTHENTICATED = "authenticated"  # any signed-in principal (own profile, logout)
@@ -41,10 +43,20 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.REVIEWER: frozenset(
         _EVERYONE
         | _YARD_READ
-        | {_P.REPLAY_VIEW, _P.FOOTAGE_EXPORT, _P.HOLDS_MANAGE, _P.BATCHES_DISPUTE, _P.EVIDENCE_READ}
+        | {
+            _P.REPLAY_VIEW,
+            _P.FOOTAGE_EXPORT,
+            _P.HOLDS_MANAGE,
+            _P.BATCHES_DISPUTE,
+            _P.EVIDENCE_READ,
+            _P.EVIDENCE_MANAGE,
+        }
     ),
-    # Inspectors see only their own batches: the batch routes narrow BATCHES_READ for them.
-    Role.INSPECTOR: frozenset(_EVERYONE | {_P.SITES_READ, _P.BATCHES_READ, _P.EVIDENCE_UPLOAD}),
+    # Inspectors see only their own batches: the batch and evidence routes narrow BATCHES_READ and
+    # EVIDENCE_READ for them.
+    Role.INSPECTOR: frozenset(
+        _EVERYONE | {_P.SITES_READ, _P.BATCHES_READ, _P.EVIDENCE_UPLOAD, _P.EVIDENCE_READ}
+    ),
     Role.AUDITOR: frozenset(_EVERYONE | {_P.AUDIT_READ, _P.USERS_READ}),
     Role.INTEGRATION: frozenset(_EVERYONE | {_P.SITES_READ, _P.BATCHES_READ, _P.BATCHES_WRITE}),
 }

@@ -29,7 +29,10 @@ class VmsGroup(click.Group):
 
 @click.group(cls=VmsGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
-    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), envvar="VMS_CONFIG",
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="VMS_CONFIG",
     help="YAML configuration file (default: $VMS_CONFIG; without one, VMS_* variables and defaults).",
 )
 @click.pass_context
@@ -41,10 +44,20 @@ def cli(ctx: click.Context, config_path: Path | None) -> None:
 
 
 def _register() -> None:
-    from vms.cli import apikeys, audit, batches, cameras, export, server, users
+    from vms.cli import apikeys, audit, batches, cameras, export, server, upload, users, verify
 
-    for command in (users.user, cameras.camera, batches.batch, audit.audit, apikeys.apikey, server.serve,
-                    server.demo, export.export):
+    for command in (
+        users.user,
+        cameras.camera,
+        batches.batch,
+        audit.audit,
+        apikeys.apikey,
+        server.serve,
+        server.demo,
+        export.export,
+        verify.verify,
+        upload.upload,
+    ):
         cli.add_command(command)
 
 

@@ -1,17 +1,12 @@
 """Alembic environment: runs on the connection handed over by ``Database.migrate``."""
 
-import importlib
-import importlib.util
-
 from alembic import context
 
-from vms.db import models  # noqa: F401  (registers the core tables)
+from vms.assembly.schema import load_all_models
 from vms.db.base import Base
 
-# The parts' tables, so that `alembic revision --autogenerate` sees them; migrations name no models.
-for _module in ("recorder.models", "evidence.models"):
-    if importlib.util.find_spec(_module) is not None:
-        importlib.import_module(_module)
+# All tables, so that `alembic revision --autogenerate` sees them; the migrations themselves name no models.
+load_all_models()
 
 connection = context.config.attributes.get("connection")
 if connection is None:  # `alembic` command line for autogenerate: needs -x url=...

@@ -1,0 +1,81 @@
+"""Staging files of uploads in progress, under ``<data_dir>/evidence-staging``, and their running SHA-256.
+
+The hash is computed as bytes arrive. Its state lives in memory per upload; after a restart (or when another
+node took the previous chunk) the staged prefix is hashed again once, so resuming never trusts lost state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from vms.config import Settings
+
+_READ_CHUNK = 1024 * 1024
+
+
+def staging_dir(settings: Settings) -> Path:
+    path = Path(settings.data_dir) / "evidence-staging"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+class RunningHashes:
+    """SHA-256 states of uploads in progress, each valid for one offset."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._states: dict[str, tuple[int, Any]] = {}
+
+    def resume(self, upload_id: str, path: Path, offset: int) -> Any:
+        """The hash of the first ``offset`` bytes of ``path`` (from memory, else by reading them)."""
+        with self._lock:
+            known = self._states.get(upload_id)
+        if known is not None and known[0] == offset:
+            return known[1].copy()
+        hasher = hashlib.sha256()
+        remaining = offset
+        with path.open("rb") as f:
+            while remaining > 0:
+                block = f.read(min(_READ_CHUNK, remaining))
+                if not block:
+                    raise OSError(f"staging file {path.name} is shorter than the recorded offset {offset}")
+                hasher.update(block)
+                remaining -= len(block)
+        return hasher
+
+    def keep(self, upload_id: str, offset: int, hasher: Any) -> None:
+        with self._lock:
+            self._states[upload_id] = (offset, hasher.copy())
+
+    def forget(self, upload_id: str) -> None:
+        with self._lock:
+            self._states.pop(upload_id, None)
+
+
+class BusyUploads:
+    """Upload ids a request is writing right now (one writer per upload)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._busy: set[str] = set()
+
+    def claim(self, upload_id: str) -> bool:
+        with self._lock:
+            if upload_id in self._busy:
+                return False
+            self._busy.add(upload_id)
+            return True
+
+    def release(self, upload_id: str) -> None:
+        with self._lock:
+            self._busy.discard(upload_id)
+
+
+def remove_quietly(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(path)
