@@ -17,14 +17,21 @@ def apikey() -> None:
 
 @apikey.command("create")
 @click.argument("name")
-@click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.INTEGRATION.value,
-              show_default=True, help="What the key may do.")
+@click.option(
+    "--role",
+    type=click.Choice([r.value for r in Role]),
+    default=Role.INTEGRATION.value,
+    show_default=True,
+    help="What the key may do.",
+)
 @pass_cli
 def create(cli: CliContext, name: str, role: str) -> None:
     """Create a key and print it (shown only this once)."""
     created = ApiKeyService(cli.core, cli.actor).create(ApiKeyCreate(name=name, role=Role(role)))
-    click.echo(f"created API key {created.name} ({created.role.value}); store it now, it is not shown again:",
-               err=True)
+    click.echo(
+        f"created API key {created.name} ({created.role.value}); store it now, it is not shown again:",
+        err=True,
+    )
     click.echo(created.key)
 
 

@@ -26,14 +26,27 @@ def camera() -> None:
 @click.option("--disabled", is_flag=True, help="Add it without recording it yet.")
 @pass_cli
 def add(
-    cli: CliContext, code: str, main_url: str, sub_url: str | None, name: str, site: str | None,
-    username: str | None, password_stdin: bool, disabled: bool,
+    cli: CliContext,
+    code: str,
+    main_url: str,
+    sub_url: str | None,
+    name: str,
+    site: str | None,
+    username: str | None,
+    password_stdin: bool,
+    disabled: bool,
 ) -> None:
     """Add a camera."""
     password = read_password(True) if password_stdin else None
     fields = CameraFields(
-        code=code, main_url=main_url, sub_url=sub_url, name=name, site=site, username=username,
-        password=password, enabled=not disabled,
+        code=code,
+        main_url=main_url,
+        sub_url=sub_url,
+        name=name,
+        site=site,
+        username=username,
+        password=password,
+        enabled=not disabled,
     )
     view = CameraService(cli.core, cli.actor).create(fields)
     click.echo(f"added camera {view.code}")
@@ -46,8 +59,17 @@ def list_cameras(cli: CliContext) -> None:
     rows = CameraService(cli.core, cli.actor).list_all()
     echo_table(
         ["CODE", "NAME", "SITE", "ENABLED", "PASSWORD", "MAIN URL"],
-        [[c.code, c.name, c.site or "", "yes" if c.enabled else "no", "set" if c.has_password else "-",
-          c.main_url] for c in rows],
+        [
+            [
+                c.code,
+                c.name,
+                c.site or "",
+                "yes" if c.enabled else "no",
+                "set" if c.has_password else "-",
+                c.main_url,
+            ]
+            for c in rows
+        ],
     )
 
 

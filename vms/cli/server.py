@@ -22,8 +22,13 @@ def serve(cli: CliContext) -> None:
 
 
 @click.command()
-@click.option("--cameras", default=4, show_default=True, type=click.IntRange(1, 64),
-              help="How many simulated cameras to run.")
+@click.option(
+    "--cameras",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="How many simulated cameras to run.",
+)
 @pass_cli
 def demo(cli: CliContext, cameras: int) -> None:
     """Run a demonstration node with simulated cameras."""
