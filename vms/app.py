@@ -26,12 +26,14 @@ def part_routers(metrics: RecorderMetrics | None = None) -> list[APIRouter]:
     from recorder.api import recording_router
     from recorder.metrics import RecorderMetrics, metrics_router
     from viewer.pages import router as pages_router
+    from viewer.webrtc.api import webrtc_router
 
     return [
         *evidence_routers(),
         recording_router(),
         metrics_router(metrics or RecorderMetrics()),
         evidence_package_router(),
+        webrtc_router(),
         pages_router,
     ]
 

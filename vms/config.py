@@ -102,6 +102,24 @@ class EvidenceConfig(_Section):
     )
 
 
+class IceServerConfig(_Section):
+    urls: list[str] = Field(
+        min_length=1, description="stun:host:port, turn:host:port?transport=udp|tcp, turns:host:port"
+    )
+    username: str | None = None
+    credential: str | None = None
+
+
+class ViewerConfig(_Section):
+    ice_servers: list[IceServerConfig] = Field(default_factory=list)
+    ice_host_addresses: list[str] = Field(
+        default_factory=list, description="only these host candidates; empty: all interfaces"
+    )
+    ice_loopback: bool = True
+    max_live_sessions: int = Field(64, ge=1)
+    live_connect_timeout_seconds: float = Field(30, gt=0)
+
+
 class BayConfig(_Section):
     code: str = Field(pattern=CODE_PATTERN)
     name: str = ""
@@ -169,6 +187,7 @@ class Settings(BaseSettings):
     auth: AuthConfig = AuthConfig()
     recording: RecordingConfig = RecordingConfig()
     evidence: EvidenceConfig = EvidenceConfig()
+    viewer: ViewerConfig = ViewerConfig()
     sites: list[SiteConfig] = Field(default_factory=list)
     cameras: list[CameraConfig] = Field(default_factory=list)
 

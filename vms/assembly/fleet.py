@@ -127,6 +127,13 @@ class CameraFleet:
         with self._lock:
             return self._cameras.get(camera_id)
 
+    def hub_of(self, camera_id: int, stream: str) -> StreamHub | None:
+        """The hub of a camera's ``main`` or ``sub`` stream (None: no such camera or stream)."""
+        streams = self.get(camera_id)
+        if streams is None:
+            return None
+        return streams.main if stream == "main" else streams.sub
+
     def statuses(self) -> dict[int, SourceStatus]:
         with self._lock:
             cams = list(self._cameras.values())

@@ -20,6 +20,7 @@ from recorder.models import StreamKind
 from recorder.retention import RetentionSweeper
 from recorder.segment_files import SpooledSegment
 from recorder.service import Recorder
+from viewer.webrtc.hubs import STREAM_HUBS_PROVIDER
 from vms.assembly.fleet import CameraFleet, CameraStreams
 from vms.assembly.storage import NodeStorage
 from vms.config import Settings
@@ -56,6 +57,7 @@ class YardNode:
 
         fleet = self.fleet = CameraFleet(core)
         core.providers["camera_status"] = fleet.status_of
+        core.providers[STREAM_HUBS_PROVIDER] = fleet.hub_of
         metrics = self.metrics = RecorderMetrics(lambda: _camera_statuses(fleet))
         linker = self.linker = BatchLinker(core.db, self.settings.recording.batch_margin_seconds)
         install_hooks(core.providers, linker, LegalHolds(core.db, store, core.audit))
