@@ -3,7 +3,6 @@ databases (``core`` runs each test that uses it on SQLite and on PostgreSQL)."""
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -13,9 +12,10 @@ from vms.config import Settings, load_settings
 from vms.context import CoreServices
 
 pytest_plugins = [
-    name
-    for name in ("tests.fixtures.postgres", "tests.fixtures.seaweed", "tests.fixtures.cameras")
-    if importlib.util.find_spec(name) is not None
+    "tests.fixtures.postgres",
+    "tests.fixtures.seaweed",
+    "tests.fixtures.cameras",
+    "tests.fixtures.browser",
 ]
 
 

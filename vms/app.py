@@ -25,7 +25,7 @@ def part_routers(metrics: RecorderMetrics | None = None) -> list[APIRouter]:
     from evidence.package_api import evidence_package_router
     from recorder.api import recording_router
     from recorder.metrics import RecorderMetrics, metrics_router
-    from viewer.pages import router as pages_router
+    from viewer.routes import viewer_routers
     from viewer.webrtc.api import webrtc_router
 
     return [
@@ -34,7 +34,7 @@ def part_routers(metrics: RecorderMetrics | None = None) -> list[APIRouter]:
         metrics_router(metrics or RecorderMetrics()),
         evidence_package_router(),
         webrtc_router(),
-        pages_router,
+        *viewer_routers(),
     ]
 
 

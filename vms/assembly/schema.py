@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-PART_MODEL_MODULES = ("recorder.models", "evidence.models")
+PART_MODEL_MODULES = ("recorder.models", "evidence.models", "viewer.models")
 
 
 def load_all_models() -> None:
