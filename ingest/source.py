@@ -8,6 +8,7 @@ import threading
 import time
 from dataclasses import dataclass, replace
 from fractions import Fraction
+from typing import Any
 
 import av
 import av.container
@@ -37,6 +38,17 @@ class SourceTimeouts:
     """How long connecting and the RTSP handshake may take."""
     read_s: float = 5.0
     """How long the camera may send nothing before it counts as gone."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Stamping:
+    """What turning one demuxed packet into a MediaPacket needs besides the packet."""
+
+    kinds: dict[int, MediaKind]
+    clock: PacketClock
+    epoch: int
+    arrival: float
+    rtcp_start_us: int | None
 
 
 class CameraSource:
@@ -175,38 +187,57 @@ class CameraSource:
         rtcp_start_us: int | None = None
         self._video_rate.reset()
         self._byte_rate.reset()
+        # FFmpeg hands over a stream's opening keyframe without timestamps; it is held until the next
+        # packet of its stream tells where it belongs, instead of losing a whole GOP per connection.
+        # With B-frames the order does not tell its timestamps, and it is dropped as before.
+        held: dict[int, tuple[av.Packet[Any], float]] = {}
         try:
             for packet in container.demux(streams):
                 if self._stopping.is_set():
                     return None
-                if packet.size == 0 or (packet.pts is None and packet.dts is None):
+                if packet.size == 0:
                     continue  # flush packets at the end of the stream
                 arrival = time.time()
                 if rtcp_start_us is None:
                     rtcp_start_us = container.start_time_realtime
-                kind = kinds[packet.stream_index]
-                time_base = packet.time_base or packet.stream.time_base or Fraction(1, 90000)
-                stamp = clock.stamp(kind, packet.pts, packet.dts, time_base, arrival, rtcp_start_us)
-                media_packet = MediaPacket(
-                    kind=kind,
-                    data=bytes(packet),
-                    pts=packet.pts,
-                    dts=packet.dts,
-                    duration=packet.duration or 0,
-                    time_base=time_base,
-                    is_keyframe=packet.is_keyframe,
-                    wall_time=stamp.wall_time,
-                    clock_source=stamp.clock_source,
-                    epoch=description.epoch,
-                    discontinuity=stamp.discontinuity,
-                )
-                self.hub.publish(media_packet)
-                self._observe(media_packet)
+                if packet.pts is None and packet.dts is None:
+                    held.setdefault(packet.stream_index, (packet, arrival))
+                    continue
+                early = held.pop(packet.stream_index, None)
+                if early is not None:
+                    early_packet, early_arrival = early
+                    step = early_packet.duration or packet.duration or 0
+                    anchor = packet.dts
+                    if step > 0 and anchor is not None and packet.pts == anchor:
+                        at = _Stamping(kinds, clock, description.epoch, early_arrival, rtcp_start_us)
+                        self._publish(early_packet, anchor - step, anchor - step, at)
+                at = _Stamping(kinds, clock, description.epoch, arrival, rtcp_start_us)
+                self._publish(packet, packet.pts, packet.dts, at)
         except Exception as error:  # every failure becomes a status a person can read
             return classify_read_error(error, self._shown_url)
         if self._stopping.is_set():
             return None
         return SourceProblem(StatusReason.STREAM_ENDED, f"the camera at {self._shown_url} ended the stream")
+
+    def _publish(self, packet: av.Packet[Any], pts: int | None, dts: int | None, at: _Stamping) -> None:
+        kind = at.kinds[packet.stream_index]
+        time_base = packet.time_base or packet.stream.time_base or Fraction(1, 90000)
+        stamp = at.clock.stamp(kind, pts, dts, time_base, at.arrival, at.rtcp_start_us)
+        media_packet = MediaPacket(
+            kind=kind,
+            data=bytes(packet),
+            pts=pts,
+            dts=dts,
+            duration=packet.duration or 0,
+            time_base=time_base,
+            is_keyframe=packet.is_keyframe,
+            wall_time=stamp.wall_time,
+            clock_source=stamp.clock_source,
+            epoch=at.epoch,
+            discontinuity=stamp.discontinuity,
+        )
+        self.hub.publish(media_packet)
+        self._observe(media_packet)
 
     def _pick_streams(
         self, container: av.container.InputContainer

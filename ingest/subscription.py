@@ -100,6 +100,20 @@ class Subscription:
                     raise TimeoutError(f"no stream data for subscriber {self.name!r} within {timeout} s")
                 self._lock.wait(remaining)
 
+    def take_all(self) -> list[HubItem]:
+        """Everything queued now, without waiting (may be empty).
+
+        For consumers that poll in batches, so that a camera's packets do not wake them one by one.
+        Raises ``SubscriptionClosed`` once closed and drained.
+        """
+        with self._lock:
+            items: list[HubItem] = []
+            while (item := self._pop_locked()) is not None:
+                items.append(item)
+            if not items and self._closed:
+                raise SubscriptionClosed(self.name)
+            return items
+
     async def get_async(self) -> HubItem:
         """Next item, awaiting without blocking the event loop. Raises ``SubscriptionClosed`` when done."""
         loop = asyncio.get_running_loop()

@@ -18,7 +18,7 @@ from recorder.spool import Spool
 
 log = logging.getLogger(__name__)
 
-_POLL_S = 0.5
+_POLL_S = 0.25
 
 
 class CameraRecorder:
@@ -82,14 +82,15 @@ class CameraRecorder:
         subscription = self._subscription
         assert subscription is not None
         try:
-            while not self._stop.is_set():
+            # Batches every _POLL_S instead of a wake-up per packet: with many cameras, per-packet thread
+            # hand-offs cost more CPU than the remuxing itself (see docs/benchmarks.md).
+            while not self._stop.wait(_POLL_S):
                 try:
-                    item = subscription.get(timeout=_POLL_S)
-                except TimeoutError:
-                    continue
+                    items = subscription.take_all()
                 except SubscriptionClosed:
                     break
-                self._writer.handle(item)
+                for item in items:
+                    self._writer.handle(item)
             subscription.close()
             self._drain(subscription)
         except Exception:

@@ -247,3 +247,21 @@ def test_slow_lossy_viewer_skips_while_recorder_gets_everything(
     resumed_packets = [item for item in resumed if isinstance(item, MediaPacket)]
     assert resumed_packets and all(packet.is_keyframe for packet in resumed_packets)
     assert len([item for item in viewed if isinstance(item, MediaPacket)]) < len(recorded)
+
+
+def test_the_connections_opening_keyframe_is_kept(camera_factory: CameraFactory, hub: StreamHub) -> None:
+    """FFmpeg gives the first keyframe of an RTSP session no timestamps; dropping it would lose a whole GOP
+    (2 s here) at every connect. It is passed on, one frame before the packet that follows it."""
+    camera = camera_factory(keyframe_interval=50)
+    subscription = hub.subscribe("recorder", DeliveryMode.LOSSLESS)
+    source = make_source(camera.url(), hub)
+    source.start()
+    try:
+        items = collect(subscription, seconds_of_video=0.5)
+    finally:
+        source.stop()
+    video = [i for i in items if isinstance(i, MediaPacket) and i.kind is MediaKind.VIDEO]
+    first, second = video[0], video[1]
+    assert first.is_keyframe and first.pts is not None and second.pts is not None
+    assert second.pts - first.pts == first.duration
+    assert first.pts * first.time_base < 0.5  # the stream's start, not the keyframe 2 s later
