@@ -1,0 +1,1 @@
+"""Benchmarks of yard-vms (run as modules, e.g. ``python -m bench.ingest``); results in docs/benchmarks.md."""
