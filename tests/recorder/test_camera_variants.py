@@ -106,7 +106,13 @@ def test_a_minute_of_recording_has_no_hole_and_a_verified_chain(
     recorder.add_camera(camera.id, camera.code, hub)
     source.start()
     try:
-        wait_for(lambda: sum(s.duration_s for s in uploaded) >= 60, timeout=120)
+        wait_for(
+            lambda: (
+                bool(uploaded)
+                and (max(s.end_at for s in uploaded) - uploaded[0].start_at).total_seconds() >= 60
+            ),
+            timeout=120,
+        )
     finally:
         source.stop()
         recorder.stop(drain_timeout=30)
