@@ -25,6 +25,7 @@ def part_routers(metrics: RecorderMetrics | None = None) -> list[APIRouter]:
     from evidence.package_api import evidence_package_router
     from recorder.api import recording_router
     from recorder.metrics import RecorderMetrics, metrics_router
+    from viewer.replay.api import replay_router
     from viewer.routes import viewer_routers
     from viewer.webrtc.api import webrtc_router
 
@@ -34,6 +35,7 @@ def part_routers(metrics: RecorderMetrics | None = None) -> list[APIRouter]:
         metrics_router(metrics or RecorderMetrics()),
         evidence_package_router(),
         webrtc_router(),
+        replay_router(),
         *viewer_routers(),
     ]
 
