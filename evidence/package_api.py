@@ -2,8 +2,9 @@
 in the background with progress, and downloading it. Building and downloading are audited as ``export``.
 
 ``POST /api/batches/{id}/evidence-package`` answers 202 with the job; ``GET /api/evidence-packages/{job}``
-reports ``state`` (running, ready, failed), ``percent`` and ``bytes_written``; ``GET .../download`` sends the
-ZIP once ready. A job is visible to whoever started it (and to admins) for 24 hours.
+reports ``state`` (running, ready, failed), ``percent`` and ``bytes_written``, and once ready whether the
+node's own check of the ZIP passed (``verified``, ``verify_problem``); ``GET .../download`` sends the ZIP once
+ready. A job is visible to whoever started it (and to admins) for 24 hours.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy import select
 
 from evidence.package_jobs import PackageJob, PackageJobs
 from evidence.signing import ALGORITHM, InstallationKey, SigningKeyError
+from evidence.verify import Outcome
 from vms.api.deps import Core, client_address, public, require
 from vms.api.errors import ApiError
 from vms.auth import Permission, Principal
@@ -160,4 +162,7 @@ def _view(job: PackageJob, zone: tzinfo) -> dict[str, Any]:
         "manifest_sha256": None if result is None else result.manifest_sha256,
         "fingerprint": None if result is None else result.fingerprint,
         "files": None if result is None else result.files,
+        # the finished ZIP checked by the node itself, as `vms verify` does, against its own key
+        "verified": None if job.verification is None else job.verification.outcome is Outcome.VERIFIED,
+        "verify_problem": None if job.verification is None else job.verification.problem,
     }

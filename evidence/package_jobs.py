@@ -14,6 +14,7 @@ from pathlib import Path
 
 from evidence.package import PackageBuilder, PackageError, PackageResult
 from evidence.signing import InstallationKey
+from evidence.verify import VerifyReport, verify_package
 from vms.context import CoreServices
 from vms.db import utcnow
 from vms.storage import StorageError, StorageUnavailable
@@ -47,6 +48,7 @@ class PackageJob:
     error_status: int | None = None
     result: PackageResult | None = None
     sha256: str | None = None
+    verification: VerifyReport | None = None  # the finished ZIP checked as `vms verify` would, with our key
     finished_at: datetime | None = None
     finished: threading.Event = field(default_factory=threading.Event, repr=False)
 
@@ -152,6 +154,7 @@ class PackageJobs:
         with job.path.open("wb") as f:
             result = builder.build(job.batch_id, f, job.requested_by, progress, wrote)
         job.sha256 = _file_sha256(job.path)
+        job.verification = verify_package(job.path, trusted_key=self._key.public_key)
         job.result = result
         job.finished_at = utcnow()
         job.state = JobState.READY

@@ -1,8 +1,8 @@
 """Serves the web UI's pages and assets from the app itself (no CDN, no build step).
 
 ``/`` sends a signed-in user to the home page of their role (the live wall for operators, the desktop
-viewer for managers and administrators, the status page for reviewers, a page listing what they may open
-for the others) and everyone else to the sign-in page.
+viewer for managers and administrators, batch search for reviewers, body-cam upload for inspectors, a page
+listing what they may open for the others) and everyone else to the sign-in page.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ HOME_PAGES: dict[Role, str] = {
     Role.OPERATOR: "wall.html",
     Role.MANAGER: "desk.html",
     Role.ADMIN: "desk.html",
-    Role.REVIEWER: "status.html",
+    Role.REVIEWER: "batches.html",
+    Role.INSPECTOR: "upload.html",
 }
 DEFAULT_HOME = "home.html"
 LOGIN_PAGE = "login.html"

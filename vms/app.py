@@ -30,10 +30,11 @@ def part_routers(metrics: RecorderMetrics | None = None) -> list[APIRouter]:
     from viewer.webrtc.api import webrtc_router
 
     return [
+        # First: its fixed /api/evidence/public-key paths must not be taken for an evidence item id.
+        evidence_package_router(),
         *evidence_routers(),
         recording_router(),
         metrics_router(metrics or RecorderMetrics()),
-        evidence_package_router(),
         webrtc_router(),
         replay_router(),
         *viewer_routers(),

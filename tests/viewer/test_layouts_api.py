@@ -85,6 +85,6 @@ def test_home_page_depends_on_the_role(client: TestClient, core: CoreServices) -
     r = client.get("/", headers=auth(core, "op1"), follow_redirects=False)
     assert r.headers["location"] == "/ui/wall.html"
     client.cookies.set("vms_session", issue_token(core, "insp"))
-    assert client.get("/", follow_redirects=False).headers["location"] == "/ui/home.html"
+    assert client.get("/", follow_redirects=False).headers["location"] == "/ui/upload.html"
     client.cookies.set("vms_session", "stale")
     assert client.get("/", follow_redirects=False).headers["location"] == "/ui/login.html"

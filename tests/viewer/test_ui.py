@@ -344,7 +344,7 @@ def test_a_camera_stopped_and_started_again_comes_back_in_its_tile(
 
 def test_an_inspector_cannot_open_the_live_wall(yard: Yard, page: Page) -> None:
     sign_in(page, yard, "insp")
-    expect(page).to_have_url(re.compile(r"/ui/home\.html"))
+    expect(page).to_have_url(re.compile(r"/ui/upload\.html"))  # an inspector starts at body-cam upload
     expect(page.locator("nav")).not_to_contain_text("实时监控墙")
     page.goto(yard.url + "/ui/wall.html")
     expect(page.locator("#forbidden")).to_contain_text("您的角色（查验员）无权查看此页面。")

@@ -11,6 +11,8 @@ export const PAGES = [
   { href: "/ui/wall.html", key: "nav_wall", need: ["live:view", "cameras:read"] },
   { href: "/ui/desk.html", key: "nav_desk", need: ["live:view", "cameras:read"] },
   { href: "/ui/status.html", key: "nav_status", need: ["cameras:read"] },
+  { href: "/ui/batches.html", key: "nav_batches", need: ["batches:read"] },
+  { href: "/ui/upload.html", key: "nav_upload", need: ["evidence:upload", "batches:read"] },
   { href: "/docs", key: "nav_api", need: ["system:read"] },
 ];
 
@@ -148,4 +150,79 @@ export function every(ms, fn) {
   };
   run();
   return () => { stopped = true; clearTimeout(timer); };
+}
+
+// --- times in the yard's zone (used by the batch search, review, upload pages and the timeline) ----------
+
+const _offsetFormatters = new Map();
+/** The yard zone's UTC offset at ``date``, in milliseconds (e.g. +8 h for Asia/Shanghai). */
+export function zoneOffsetMs(date, zone = session.zone) {
+  let f = _offsetFormatters.get(zone);
+  if (!f) {
+    f = new Intl.DateTimeFormat("en-US", { timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit",
+      day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+    _offsetFormatters.set(zone, f);
+  }
+  const p = Object.fromEntries(f.formatToParts(date).map((x) => [x.type, x.value]));
+  const asUtc = Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour % 24, +p.minute, +p.second);
+  return asUtc - (Math.floor(date.getTime() / 1000) * 1000);
+}
+
+/** The instant of a wall-clock time in the yard: yardTime(2026, 3, 1, 8, 30) -> Date (month 1-12). */
+export function yardTime(year, month, day, hour = 0, minute = 0, second = 0) {
+  const guess = Date.UTC(year, month - 1, day, hour, minute, second);
+  let at = guess - zoneOffsetMs(new Date(guess));
+  at = guess - zoneOffsetMs(new Date(at)); // once more, in case the offset changes in between
+  return new Date(at);
+}
+
+/** "YYYY-MM-DD" (an <input type=date> value) at the start of that yard day; null when empty. */
+export function yardDay(value, addDays = 0) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value || "");
+  return m ? yardTime(+m[1], +m[2], +m[3] + addDays) : null;
+}
+
+/** The yard-local date of an instant as "YYYY-MM-DD" (for <input type=date>). */
+export function yardDateString(date) {
+  const d = new Date(date.getTime() + zoneOffsetMs(date));
+  return d.toISOString().slice(0, 10);
+}
+
+/** ISO 8601 of an instant with the yard's offset (the replay API wants an offset; the UI shows yard time). */
+export function isoYard(date) {
+  const off = zoneOffsetMs(date);
+  const local = new Date(date.getTime() + off).toISOString().slice(0, 23);
+  const sign = off < 0 ? "-" : "+";
+  const abs = Math.abs(off) / 60000;
+  return `${local}${sign}${String(Math.floor(abs / 60)).padStart(2, "0")}:${String(abs % 60).padStart(2, "0")}`;
+}
+
+/** A byte count for people: 1.5 MB, 820 KB. */
+export function fmtBytes(n) {
+  if (n == null) return "—";
+  const units = ["B", "KB", "MB", "GB", "TB"];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  return `${i ? v.toFixed(v < 10 ? 1 : 0) : v} ${units[i]}`;
+}
+
+/** A duration in seconds as h:mm:ss or m:ss. */
+export function fmtDuration(seconds) {
+  if (seconds == null || !isFinite(seconds)) return "—";
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const ss = String(s % 60).padStart(2, "0");
+  return h ? `${h}:${String(m).padStart(2, "0")}:${ss}` : `${m}:${ss}`;
+}
+
+/** The message of an API error answer ({error, detail} or FastAPI's {detail}), else "HTTP status". */
+export function apiMessage(res) {
+  const b = res && res.body;
+  if (b && typeof b.detail === "string") return b.detail;
+  if (b && Array.isArray(b.detail)) return b.detail.map((d) => d.msg || JSON.stringify(d)).join("; ");
+  if (b && typeof b.message === "string") return b.message;
+  if (b && typeof b.error === "string") return b.error;
+  return `HTTP ${res ? res.status : "?"}`;
 }

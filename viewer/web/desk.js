@@ -3,6 +3,7 @@
 // The selection is kept in the address (#cams=1,2) so a view can be bookmarked.
 import { $, api, boot, can, el, every, fmtTime, onLanguageChange, t } from "./app.js";
 import { Tile, gridFor, yardIndex } from "./tile.js";
+import { DeskReplay } from "./desk-replay.js";
 
 const MAX_TILES = 25;
 const me = await boot({ need: ["live:view", "cameras:read"] });
@@ -12,6 +13,8 @@ async function main() {
   const canBatches = can("batches:read");
   const state = { sites: [], cameras: new Map(), batches: [], selected: [], bay: null, index: yardIndex([], []), views: [] };
   const open = new Set(JSON.parse(localStorage.getItem("vms-desk-open") || "null") || []);
+  // one camera alone: its replay (timeline + video) can open next to its live view
+  const replay = can("replay:view") ? new DeskReplay($(".view")) : null;
 
   async function load() {
     const [cams, sites, batches] = await Promise.all([
@@ -114,6 +117,7 @@ async function main() {
     $("#selection-title").textContent = state.bay ? `${state.bay.site.name || state.bay.site.code} / ${state.bay.bay.name || state.bay.bay.code}`
       : n === 1 ? (state.cameras.get(state.selected[0]) || {}).name || "" : n ? t("n_cameras", { n }) : "";
     renderBayInfo();
+    if (replay) replay.setCamera(n === 1 ? state.cameras.get(state.selected[0]) || null : null);
   }
   function renderBayInfo() {
     const box = $("#bay-info");
@@ -127,7 +131,7 @@ async function main() {
   }
 
   $("#clear-selection").addEventListener("click", () => select([]));
-  onLanguageChange(() => { renderTree(); refresh(); for (const v of state.views) v.render(); });
+  onLanguageChange(() => { renderTree(); refresh(); for (const v of state.views) v.render(); if (replay) replay.render(); });
 
   await load();
   const fromHash = /cams=([\d,]+)/.exec(location.hash);

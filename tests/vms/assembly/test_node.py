@@ -136,3 +136,5 @@ def test_status_page_and_api_docs_are_served(node: YardNode) -> None:
     assert client.get("/ui/../pages.py").status_code == 404
     assert client.get("/docs").status_code == 200
     assert client.get("/api/health").json()["object_storage"] == "ok"
+    key = client.get("/api/evidence/public-key")  # anyone may check a package's signer
+    assert key.status_code == 200 and "BEGIN PUBLIC KEY" in str(key.json())
