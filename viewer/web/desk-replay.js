@@ -55,7 +55,7 @@ export class DeskReplay {
 
   render() {
     this.button.hidden = !this.camera || !can("replay:view");
-    this.button.textContent = this.open ? `✕ ${t("replay")}` : `⏪ ${t("replay")}`;
+    this.button.textContent = this.open ? `✕ ${t("replay")}` : `◀◀ ${t("replay")}`;
     this.button.classList.toggle("on", this.open);
     this.panel.hidden = !this.open;
     this.view.classList.toggle("with-replay", this.open);

@@ -114,7 +114,7 @@ Object.assign(DICT.zh, {
   lane_playing: "播放中", lane_gap: "无录像", lane_ended: "已结束", lane_loading: "加载中", lane_unsupported: "无法播放",
   lane_error: "错误", rp_connecting: "正在连接回放…", rp_lost: "回放连接已断开，点击时间轴重新开始",
   rp_failed: "回放失败", rp_hint: "点击或拖动时间轴，从该时刻开始回放。", rp_next: "下一段",
-  rp_play: "播放", rp_pause: "暂停", replay: "回放", live: "实时", close: "关闭",
+  rp_play: "播放", rp_pause: "暂停", rp_step_back: "后退一帧", rp_step_forward: "前进一帧", replay: "回放", live: "实时", close: "关闭",
   // batch search
   search_batches: "批次查询", number: "批次号", declaration: "报关单号", container: "集装箱号", site: "场地",
   bay: "查验位", inspector: "查验员", status: "状态", date_from: "起始日期", date_to: "截止日期", search: "查询",
@@ -157,7 +157,7 @@ Object.assign(DICT.en, {
   lane_unsupported: "cannot play", lane_error: "error", rp_connecting: "Connecting the replay…",
   rp_lost: "Replay connection lost; click the timeline to start again", rp_failed: "Replay failed",
   rp_hint: "Click or drag on the timeline to replay from that moment.", rp_next: "next at",
-  rp_play: "Play", rp_pause: "Pause", replay: "Replay", live: "Live", close: "Close",
+  rp_play: "Play", rp_pause: "Pause", rp_step_back: "Back one frame", rp_step_forward: "Forward one frame", replay: "Replay", live: "Live", close: "Close",
   search_batches: "Batch search", number: "Batch number", declaration: "Declaration no.", container: "Container",
   site: "Site", bay: "Bay", inspector: "Inspector", status: "Status", date_from: "From", date_to: "To",
   search: "Search", reset: "Reset", any: "any", bs_planned: "planned", bs_in_progress: "in progress",

@@ -208,9 +208,10 @@ export class ReplayView {
     this.rate = el("select", { class: "rp-rate", onchange: () => this.client && this.client.speed(Number(this.rate.value)) },
       ...RATES.map((r) => el("option", { value: String(r), selected: r === 1 }, `${r}×`)));
     const controls = el("div", { class: "rp-controls toolbar" },
-      el("button", { type: "button", class: "rp-step-back", onclick: () => this.client && this.client.step(-1) }, "⏮"),
+      // Plain glyphs: the media-control symbols (U+23EE...) are missing from the CJK fonts yards install.
+      el("button", { type: "button", class: "rp-step-back", title: t("rp_step_back"), onclick: () => this.client && this.client.step(-1) }, "|◀"),
       this.playButton,
-      el("button", { type: "button", class: "rp-step", onclick: () => this.client && this.client.step(1) }, "⏭"),
+      el("button", { type: "button", class: "rp-step", title: t("rp_step_forward"), onclick: () => this.client && this.client.step(1) }, "▶|"),
       this.rate, this.posText, el("span", { class: "spacer" }), this.status);
     this.grid = el("div", { class: "rp-grid" });
     this.hint = el("p", { class: "note rp-hint" });
@@ -266,7 +267,8 @@ export class ReplayView {
     this.hint.textContent = t("rp_hint");
     this.hint.hidden = Boolean(this.client);
     const playing = Boolean(this.client && this.client.state && this.client.state.playing);
-    this.playButton.textContent = playing ? "⏸" : "▶";
+    this.playButton.textContent = playing ? "||" : "▶";
+    this.playButton.title = t(playing ? "rp_pause" : "rp_play");
     this.playButton.title = t(playing ? "rp_pause" : "rp_play");
     this.container.dataset.running = String(Boolean(this.client));
     if (this.tiles.size !== this.lanes.length) {

@@ -237,10 +237,11 @@ export class Timeline {
   }
 
   _renderLegend() {
-    this.legend.replaceChildren(
+    // replaceChildren() would print a null child as the text "null"
+    this.legend.replaceChildren(...[
       el("span", { class: "lg lg-range" }, t("recorded")), el("span", { class: "lg lg-gap" }, t("gap")),
       this.lanes.some((l) => l.events.length) ? el("span", { class: "lg lg-event" }, t("alerts")) : null,
-      this.window ? el("span", { class: "lg lg-window" }, t("inspection_window")) : null);
+      this.window ? el("span", { class: "lg lg-window" }, t("inspection_window")) : null].filter(Boolean));
   }
 
   _drawCursor() {

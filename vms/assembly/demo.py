@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import subprocess
+import tempfile
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -19,6 +23,7 @@ from vms.yard.batches import BatchService
 log = logging.getLogger("vms.demo")
 
 DEMO_SITE = "YARD1"
+DEMO_BATCH_IN_PROGRESS = "CN2026-0001"
 DEMO_USERS = [
     ("admin", "admin-demo", Role.ADMIN, "系统管理员"),
     ("operator", "operator-demo", Role.OPERATOR, "指挥中心值班员"),
@@ -83,7 +88,7 @@ def seed_demo_data(core: CoreServices) -> None:
     service = BatchService(core, Actor("demo", "demo"))
     samples = [
         (
-            "CN2026-0001",
+            DEMO_BATCH_IN_PROGRESS,
             "B01",
             now - timedelta(minutes=10),
             now + timedelta(minutes=50),
@@ -132,6 +137,60 @@ def seed_demo_data(core: CoreServices) -> None:
             log.warning("demo batch %s not created: %s", number, exc)
 
 
+def seed_bodycam_clip(core: CoreServices, batch_number: str, workdir: Path) -> None:
+    """A body-cam clip of the batch in progress, as li.na's docking station would upload it, so that the
+    batch review page has a body-cam lane. Made with ffmpeg; skipped (with a log line) if that fails."""
+    from evidence.batch_access import batch_by_number
+    from evidence.intake import Uploaded, accept
+
+    recorded = (utcnow() - timedelta(minutes=3)).astimezone(core.settings.zone)
+    path = workdir / f"VID_{recorded:%Y%m%d_%H%M%S}.mp4"
+    command = [
+        "ffmpeg",
+        "-v",
+        "error",
+        "-y",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=640x360:rate=25",
+        "-t",
+        "30",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-profile:v",
+        "main",
+        "-bf",
+        "0",
+        "-g",
+        "50",
+        "-pix_fmt",
+        "yuv420p",
+        "-movflags",
+        "+faststart",
+        str(path),
+    ]
+    try:
+        subprocess.run(command, check=True, capture_output=True, timeout=120)
+        with core.db.sessions() as s:
+            batch = batch_by_number(s, core.settings, batch_number)
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        upload = Uploaded(
+            path=path,
+            filename=path.name,
+            sha256=digest,
+            size=path.stat().st_size,
+            batch=batch,
+            uploader="li.na",
+            client="demo",
+        )
+        accept(core, upload)
+    except Exception as exc:  # the demo still shows everything else
+        log.warning("demo body-cam clip not added: %s", exc)
+
+
 def run_demo(settings: Settings, cameras: int = 4) -> None:
     from vms.app import create_app, run_http
     from vms.assembly.node import YardNode
@@ -141,6 +200,8 @@ def run_demo(settings: Settings, cameras: int = 4) -> None:
         try:
             core = node.start()
             seed_demo_data(core)
+            with tempfile.TemporaryDirectory() as workdir:
+                seed_bodycam_clip(core, DEMO_BATCH_IN_PROGRESS, Path(workdir))
             url = f"http://{settings.http.host}:{settings.http.port}"
             print(f"\nyard-vms demo: {cameras} simulated cameras recording into {settings.data_dir}")
             print(f"  open {url}/  and sign in as admin / admin-demo (API docs: {url}/docs)")
