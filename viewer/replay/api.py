@@ -20,19 +20,23 @@ from starlette.concurrency import run_in_threadpool
 from evidence.items import audit_access
 from viewer.replay.clock import MAX_RATE, MIN_RATE
 from viewer.replay.lanes import LaneRefused, LaneRequest, ResolvedLane, resolve_lane
-from viewer.replay.session import InvalidOffer, ReplayRegistry, ReplaySession, SessionsFull
+from viewer.replay.session import ReplayRegistry, ReplaySession, SessionsFull
 from viewer.replay.source import epoch
-from viewer.webrtc.api import _ice_server_links, _sdp_body
 from viewer.webrtc.codecs import UnsupportedCodec
 from viewer.webrtc.settings import LiveSettings, live_settings
+from viewer.webrtc.signaling import (
+    SDP_TYPE,
+    TRICKLE_TYPE,
+    InvalidOffer,
+    ice_server_links,
+    read_sdp_body,
+)
 from vms.api.deps import Core, client_address, require
 from vms.api.errors import ApiError
 from vms.auth import Permission, Principal
 from vms.context import CoreServices
 from vms.db.models import Role
 
-SDP_TYPE = "application/sdp"
-TRICKLE_TYPE = "application/trickle-ice-sdpfrag"
 MAX_LANES = 16
 TIME_HINT = "use ISO 8601 with an offset, e.g. 2025-03-01T08:30:00+08:00 or 2025-03-01T00:30:00Z"
 
@@ -116,7 +120,7 @@ def replay_router(settings: LiveSettings | None = None) -> APIRouter:
         """The browser's SDP offer (one recvonly video m-line per entry of ``video_lanes``, in order, and a
         data channel named ``control``); answers with the SDP answer."""
         session = _own_session(registry, session_id, principal)
-        offer = await _sdp_body(request, SDP_TYPE)
+        offer = await read_sdp_body(request, SDP_TYPE)
         live = settings or live_settings(request.app.state.core.settings)
         try:
             answer = await session.negotiate(offer, live)
@@ -132,7 +136,7 @@ def replay_router(settings: LiveSettings | None = None) -> APIRouter:
             "Cache-Control": "no-store",
             "X-VMS-Lanes": _lane_mids(session),
         }
-        links = _ice_server_links(live.ice_servers)
+        links = ice_server_links(live.ice_servers)
         if links:
             headers["Link"] = links
         return Response(answer, status_code=201, media_type=SDP_TYPE, headers=headers)
@@ -143,7 +147,7 @@ def replay_router(settings: LiveSettings | None = None) -> APIRouter:
     ) -> Response:
         """Trickle ICE: more of the browser's candidates (``application/trickle-ice-sdpfrag``)."""
         session = _own_session(registry, session_id, principal)
-        fragment = await _sdp_body(request, TRICKLE_TYPE)
+        fragment = await read_sdp_body(request, TRICKLE_TYPE)
         try:
             await session.add_candidates(fragment)
         except InvalidOffer as exc:

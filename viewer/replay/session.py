@@ -21,8 +21,8 @@ from datetime import tzinfo
 from typing import Any
 
 from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
-from aiortc.exceptions import InvalidAccessError, InvalidStateError, OperationError
-from aiortc.sdp import SessionDescription, candidate_from_sdp
+from aiortc.exceptions import InvalidStateError, OperationError
+from aiortc.sdp import SessionDescription
 
 from viewer.replay.clock import PlaybackClock
 from viewer.replay.control import BadCommand, Command, parse_command, reply
@@ -33,6 +33,7 @@ from viewer.replay.track import ReplayTrack
 from viewer.webrtc.codecs import NegotiatedCodec, answer_with_profile, choose_codec, preferences
 from viewer.webrtc.ice import rtc_configuration, use_host_addresses
 from viewer.webrtc.settings import LiveSettings
+from viewer.webrtc.signaling import SDP_ERRORS, InvalidOffer, add_trickle_candidates
 
 log = logging.getLogger("viewer.replay")
 
@@ -41,11 +42,6 @@ STATE_INTERVAL_S = 0.25
 SEEK_READY_TIMEOUT_S = 5.0
 """After a seek, the clock waits at most this long (once connected) for slow lanes' first pictures."""
 STEP_WAIT_S = 2.0
-_SDP_ERRORS = (ValueError, AssertionError, IndexError, KeyError, InvalidAccessError, InvalidStateError)
-
-
-class InvalidOffer(Exception):
-    """The request's SDP is not an offer this session can answer."""
 
 
 class SessionsFull(Exception):
@@ -124,7 +120,7 @@ class ReplaySession:
                 transceiver = next(t for t in pc.getTransceivers() if t.sender.track is lane.track)
                 lane.mid = transceiver.mid
             self.answer_sdp = _answer_with_lane_profiles(pc.localDescription.sdp, self.video_lanes)
-        except _SDP_ERRORS as exc:
+        except SDP_ERRORS as exc:
             await self.close()
             raise InvalidOffer(f"the SDP offer is invalid: {exc or type(exc).__name__}") from None
         except BaseException:
@@ -138,21 +134,7 @@ class ReplaySession:
         """Trickle ICE: the browser's candidates from an ``application/trickle-ice-sdpfrag`` body."""
         if self.pc is None:
             raise InvalidOffer("send the offer first")
-        mid: str | None = None
-        for raw in sdp_fragment.splitlines():
-            line = raw.strip()
-            if line.startswith("a=mid:"):
-                mid = line[6:]
-            elif line.startswith("a=candidate:"):
-                try:
-                    candidate = candidate_from_sdp(line[12:])
-                except _SDP_ERRORS as exc:
-                    raise InvalidOffer(f"bad ICE candidate {line!r}: {exc}") from None
-                candidate.sdpMid = mid
-                candidate.sdpMLineIndex = 0 if mid is None else None
-                await self.pc.addIceCandidate(candidate)
-            elif line == "a=end-of-candidates":
-                await self.pc.addIceCandidate(None)
+        await add_trickle_candidates(self.pc, sdp_fragment)
 
     # ---- commands --------------------------------------------------------------------------------------
 
@@ -389,7 +371,7 @@ def _finished(lane: Lane) -> bool:
 def _offer_shape(offer_sdp: str) -> tuple[int, bool]:
     try:
         media = SessionDescription.parse(offer_sdp).media
-    except _SDP_ERRORS as exc:
+    except SDP_ERRORS as exc:
         raise InvalidOffer(f"the SDP offer is invalid: {exc or type(exc).__name__}") from None
     return sum(1 for m in media if m.kind == "video"), any(m.kind == "application" for m in media)
 

@@ -17,17 +17,20 @@ from starlette.concurrency import run_in_threadpool
 
 from viewer.webrtc.codecs import UnsupportedCodec
 from viewer.webrtc.hubs import StreamName, find_hub
-from viewer.webrtc.session import InvalidOffer, SessionRegistry, StreamUnavailable, ViewRequest, WhepSession
-from viewer.webrtc.settings import IceServer, LiveSettings, live_settings
+from viewer.webrtc.session import SessionRegistry, StreamUnavailable, ViewRequest, WhepSession
+from viewer.webrtc.settings import LiveSettings, live_settings
+from viewer.webrtc.signaling import (
+    SDP_TYPE,
+    TRICKLE_TYPE,
+    InvalidOffer,
+    ice_server_links,
+    read_sdp_body,
+)
 from vms.api.deps import Core, client_address, require
 from vms.api.errors import ApiError
 from vms.auth import Permission, Principal
 from vms.context import CoreServices
 from vms.db.models import Camera, Role
-
-SDP_TYPE = "application/sdp"
-TRICKLE_TYPE = "application/trickle-ice-sdpfrag"
-MAX_SDP_BYTES = 64 * 1024
 
 
 def webrtc_router(settings: LiveSettings | None = None) -> APIRouter:
@@ -54,7 +57,7 @@ def webrtc_router(settings: LiveSettings | None = None) -> APIRouter:
         Wall tiles ask for ``stream=sub`` (a camera without one serves its main stream; the
         ``X-VMS-Stream`` header says which), full screen for ``stream=main``. 422 ``unsupported_codec``
         when the browser cannot play the camera's codec (H.265), 503 while the camera is offline."""
-        offer = await _sdp_body(request, SDP_TYPE)
+        offer = await read_sdp_body(request, SDP_TYPE)
         live = settings or live_settings(core.settings)
         found = find_hub(core.providers, camera_id, stream)
         if found is None:
@@ -80,7 +83,7 @@ def webrtc_router(settings: LiveSettings | None = None) -> APIRouter:
             "X-VMS-Stream": session.request.stream.value,
             "Cache-Control": "no-store",
         }
-        links = _ice_server_links(live.ice_servers)
+        links = ice_server_links(live.ice_servers)
         if links:
             headers["Link"] = links
         return Response(session.answer_sdp, status_code=201, media_type=SDP_TYPE, headers=headers)
@@ -94,7 +97,7 @@ def webrtc_router(settings: LiveSettings | None = None) -> APIRouter:
     ) -> Response:
         """Trickle ICE: more of the browser's candidates (``application/trickle-ice-sdpfrag``)."""
         session = _own_session(registry, camera_id, session_id, principal)
-        fragment = await _sdp_body(request, TRICKLE_TYPE)
+        fragment = await read_sdp_body(request, TRICKLE_TYPE)
         try:
             await registry.add_candidates(session, fragment)
         except InvalidOffer as exc:
@@ -120,19 +123,6 @@ def session_registry(router: APIRouter) -> SessionRegistry:
     """The sessions of a router made by :func:`webrtc_router`."""
     registry: SessionRegistry = router.state_registry  # type: ignore[attr-defined]
     return registry
-
-
-async def _sdp_body(request: Request, content_type: str) -> str:
-    sent_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if sent_type != content_type:
-        raise ApiError(415, f"send the body as {content_type} (got {sent_type or 'no content type'})")
-    body = await request.body()
-    if len(body) > MAX_SDP_BYTES:
-        raise ApiError(413, f"the SDP is larger than {MAX_SDP_BYTES} bytes")
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ApiError(400, "the SDP is not UTF-8 text") from None
 
 
 def _own_session(
@@ -171,16 +161,3 @@ def _audit_view(
             "profile_level_id": session.codec.camera_profile_level_id,
         },
     )
-
-
-def _ice_server_links(servers: tuple[IceServer, ...]) -> str:
-    """WHEP ``Link`` headers (rel="ice-server") so the browser uses the same STUN/TURN servers."""
-    links = []
-    for server in servers:
-        for url in server.urls:
-            link = f'<{url}>; rel="ice-server"'
-            if server.username is not None:
-                link += f'; username="{server.username}"; credential="{server.credential or ""}"'
-                link += '; credential-type="password"'
-            links.append(link)
-    return ", ".join(links)

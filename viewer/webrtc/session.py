@@ -15,8 +15,7 @@ import time
 from dataclasses import dataclass, field
 
 from aiortc import RTCPeerConnection, RTCSessionDescription
-from aiortc.exceptions import InvalidAccessError, InvalidStateError, OperationError
-from aiortc.sdp import candidate_from_sdp
+from aiortc.exceptions import OperationError
 
 from ingest.hub import StreamHub
 from ingest.subscription import DeliveryMode
@@ -31,19 +30,14 @@ from viewer.webrtc.codecs import (
 from viewer.webrtc.hubs import StreamName
 from viewer.webrtc.ice import rtc_configuration, use_host_addresses
 from viewer.webrtc.settings import LiveSettings
+from viewer.webrtc.signaling import SDP_ERRORS, InvalidOffer, add_trickle_candidates
 from viewer.webrtc.track import HubVideoTrack
 
 log = logging.getLogger("viewer.webrtc")
 
-_SDP_ERRORS = (ValueError, AssertionError, IndexError, KeyError, InvalidAccessError, InvalidStateError)
-
 
 class StreamUnavailable(Exception):
     """The camera stream cannot be watched right now (not connected yet, offline, too many viewers)."""
-
-
-class InvalidOffer(Exception):
-    """The request's SDP is not an offer this server can answer."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +107,7 @@ class SessionRegistry:
                 await pc.setLocalDescription(await pc.createAnswer())
             except OperationError as exc:
                 raise InvalidOffer(f"the offer cannot be answered: {exc}") from None
-            except _SDP_ERRORS as exc:
+            except SDP_ERRORS as exc:
                 raise InvalidOffer(f"the SDP offer is invalid: {exc or type(exc).__name__}") from None
             answer = answer_with_profile(pc.localDescription.sdp, codec)
         except BaseException:
@@ -146,21 +140,7 @@ class SessionRegistry:
 
     async def add_candidates(self, session: WhepSession, sdp_fragment: str) -> None:
         """Trickle ICE: the browser's candidates from an ``application/trickle-ice-sdpfrag`` body."""
-        mid: str | None = None
-        for raw in sdp_fragment.splitlines():
-            line = raw.strip()
-            if line.startswith("a=mid:"):
-                mid = line[6:]
-            elif line.startswith("a=candidate:"):
-                try:
-                    candidate = candidate_from_sdp(line[12:])
-                except _SDP_ERRORS as exc:
-                    raise InvalidOffer(f"bad ICE candidate {line!r}: {exc}") from None
-                candidate.sdpMid = mid
-                candidate.sdpMLineIndex = 0 if mid is None else None
-                await session.pc.addIceCandidate(candidate)
-            elif line == "a=end-of-candidates":
-                await session.pc.addIceCandidate(None)
+        await add_trickle_candidates(session.pc, sdp_fragment)
 
     async def close(self, session_id: str) -> bool:
         """End a session; False if there is no such session (any more)."""
@@ -221,5 +201,5 @@ def _negotiable_codec(hub: StreamHub, track: HubVideoTrack, offer_sdp: str) -> N
     check_playable(video.codec_name, plid)
     try:
         return choose_codec(offer_sdp, plid)
-    except _SDP_ERRORS as exc:
+    except SDP_ERRORS as exc:
         raise InvalidOffer(f"the SDP offer is invalid: {exc or type(exc).__name__}") from None
