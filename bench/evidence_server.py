@@ -1,0 +1,189 @@
+"""The yard-vms side of ``bench.evidence_upload``: the API server in its own process, with phase timing.
+
+    python -m bench.evidence_server CONFIG.json
+
+CONFIG: {"data_dir", "endpoint", "access_key", "secret_key", "bucket", "phase_log", "weed_pid",
+"max_upload_bytes"}. It builds the core services on SQLite with the real object store (as the assembly
+does: ``ObjectStore(endpoint, key, secret)``, i.e. its default part size and parallelism), the evidence
+routers, an inspector ``li.na`` and a batch assigned to them, then serves uvicorn on a free 127.0.0.1 port
+and prints one JSON line ``{"port", "token", "batch"}``.
+
+Phases are measured by wrapping, in this process only, the functions the upload path calls (the evidence
+code itself is unchanged): every PATCH's ``UploadService._receive`` (split into disk write and SHA-256
+time by an equivalent of ``evidence.uploads._write``), ``_finish``, the final hash check
+(``RunningHashes.resume``), ``inspect_file``, ``ObjectStore.put_file`` (the original and the derived
+files), ``set_retention`` and the poster/preview step. Each span is appended to ``phase_log`` as a JSON
+line with wall-clock start/end and this process's and SeaweedFS's CPU seconds at both ends.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, BinaryIO, TypeVar
+
+from bench.procstat import process_sample
+
+BATCH = "查验-BENCH"
+INSPECTOR = "li.na"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def own_cpu_s() -> float:
+    """This process's CPU seconds, threads and waited-for children (ffmpeg for poster/preview) included."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+class PhaseLog:
+    """Spans appended to a JSON-lines file, plus running totals of the receive loop's write and hash time."""
+
+    def __init__(self, path: Path, weed_pid: int | None) -> None:
+        self.path = path
+        self.weed_pid = weed_pid
+        self._lock = threading.Lock()
+        self.write_s = 0.0
+        self.hash_s = 0.0
+        self.bytes_written = 0
+        self.writes = 0
+
+    def _weed_cpu(self) -> float | None:
+        if self.weed_pid is None:
+            return None
+        sample = process_sample(self.weed_pid)
+        return sample.cpu_s if sample else None
+
+    def now(self) -> dict[str, Any]:
+        return {"t": time.time(), "cpu": own_cpu_s(), "weed_cpu": self._weed_cpu()}
+
+    def record(self, name: str, start: dict[str, Any], **extra: Any) -> None:
+        end = self.now()
+        line = {"name": name, "start": start, "end": end, **extra}
+        with self._lock, self.path.open("a") as f:
+            f.write(json.dumps(line) + "\n")
+
+    def add_io(self, write_s: float, hash_s: float, size: int) -> None:
+        with self._lock:
+            self.write_s += write_s
+            self.hash_s += hash_s
+            self.bytes_written += size
+            self.writes += 1
+
+    def io_totals(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "write_s": self.write_s,
+                "hash_s": self.hash_s,
+                "bytes": self.bytes_written,
+                "writes": self.writes,
+            }
+
+    def sync_span(self, name: str, fn: F, **extra: Any) -> F:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            start = self.now()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.record(name, start, **extra)
+
+        return wrapper  # type: ignore[return-value]
+
+
+def instrument(log: PhaseLog, store: Any) -> None:
+    """Wrap the upload path's steps (module attributes and this store's methods) with spans."""
+    import evidence.intake as intake
+    import evidence.staging as staging
+    import evidence.uploads as uploads
+
+    def timed_write(f: BinaryIO, data: bytes, hasher: Any, chunk_hash: Any) -> None:
+        # Same work as evidence.uploads._write, timed in two parts.
+        t0 = time.perf_counter()
+        f.write(data)
+        t1 = time.perf_counter()
+        hasher.update(data)
+        if chunk_hash is not None:
+            chunk_hash.update(data)
+        log.add_io(t1 - t0, time.perf_counter() - t1, len(data))
+
+    uploads._write = timed_write  # type: ignore[assignment]
+
+    receive = uploads.UploadService._receive
+
+    @functools.wraps(receive)
+    async def timed_receive(self: Any, *args: Any, **kwargs: Any) -> int:
+        start = log.now()
+        try:
+            return await receive(self, *args, **kwargs)
+        finally:
+            log.record("receive", start, io=log.io_totals())
+
+    uploads.UploadService._receive = timed_receive  # type: ignore[method-assign]
+    finish = uploads.UploadService._finish
+    uploads.UploadService._finish = log.sync_span("finish", finish)  # type: ignore[method-assign]
+    resume = staging.RunningHashes.resume
+    staging.RunningHashes.resume = log.sync_span("hash_resume", resume)  # type: ignore[method-assign]
+    for name, attribute in (("inspect", "inspect_file"), ("derived", "_derived")):
+        setattr(intake, attribute, log.sync_span(name, getattr(intake, attribute)))
+
+    put_file = store.put_file
+
+    def timed_put_file(bucket: str, key: str, path: Any, **kwargs: Any) -> Any:
+        start = log.now()
+        try:
+            return put_file(bucket, key, path, **kwargs)
+        finally:
+            log.record("s3_put", start, key=key, size=Path(path).stat().st_size)
+
+    store.put_file = timed_put_file
+    store.set_retention = log.sync_span("retention", store.set_retention)
+
+
+def serve(config: dict[str, Any]) -> None:
+    import uvicorn
+
+    from evidence.api import evidence_routers
+    from evidence.holds import register
+    from tests.vms.api.api_helpers import PASSWORD, issue_token
+    from vms.api.app import build_api
+    from vms.config import load_settings
+    from vms.context import CoreServices
+    from vms.db.models import Role
+    from vms.storage import ObjectStore
+    from vms.yard.actor import Actor
+    from vms.yard.batch_schema import BatchCreate
+    from vms.yard.batches import BatchService
+
+    data_dir = Path(config["data_dir"])
+    settings = load_settings(
+        None,
+        data_dir=str(data_dir),
+        database={"url": f"sqlite:///{data_dir / 'vms.sqlite3'}"},
+        storage={"evidence_bucket": config["bucket"]},
+        evidence={"max_upload_bytes": int(config["max_upload_bytes"])},
+    )
+    store = ObjectStore(config["endpoint"], config["access_key"], config["secret_key"], secure=False)
+    log = PhaseLog(Path(config["phase_log"]), config.get("weed_pid"))
+    instrument(log, store)
+    core = CoreServices.create(settings, store=store)
+    register(core)
+    core.auth.create_user(INSPECTOR, PASSWORD, Role.INSPECTOR, INSPECTOR)
+    token = issue_token(core, INSPECTOR)
+    BatchService(core, Actor("bench-setup")).create(BatchCreate(number=BATCH, inspectors=[INSPECTOR]))
+    app = build_api(core, extra_routers=evidence_routers())
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    print(json.dumps({"port": sock.getsockname()[1], "token": token, "batch": BATCH}), flush=True)
+    uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on")).run(sockets=[sock])
+
+
+if __name__ == "__main__":
+    serve(json.loads(Path(sys.argv[1]).read_text()))
