@@ -38,6 +38,10 @@ _EXTENSION = re.compile(r"\.([A-Za-z0-9]{1,5})$")
 _INTAKE_LOCK = threading.Lock()
 
 
+S3_PART_BYTES = 5 * 1024 * 1024
+"""The smallest multipart part S3 allows: the parts in flight are what an upload costs in memory."""
+
+
 @dataclass(frozen=True)
 class IntakeResult:
     item_id: int
@@ -117,6 +121,7 @@ def _store_and_record(core: CoreServices, store: ObjectStore, upload: Uploaded, 
             upload.path,
             content_type=info.content_type,
             metadata={"sha256": upload.sha256, "uploaded-by": upload.uploader},
+            part_size=S3_PART_BYTES,
         )
     except StorageError as exc:
         raise StorageDown(f"evidence storage failed, nothing was stored; try again later ({exc})") from None

@@ -200,13 +200,13 @@ class UploadService:
                         raise TooLarge(f"the request body goes past Upload-Length ({state.length} bytes)")
                     buffer += chunk
                     if len(buffer) >= WRITE_BUFFER:
-                        await asyncio.to_thread(_write, f, bytes(buffer), hasher, chunk_hash)
-                        written += len(buffer)
-                        buffer.clear()
+                        full, buffer = buffer, bytearray()  # hand the buffer over instead of copying it
+                        await asyncio.to_thread(_write, f, full, hasher, chunk_hash)
+                        written += len(full)
             except ClientGone:
                 gone = True
             if buffer:
-                await asyncio.to_thread(_write, f, bytes(buffer), hasher, chunk_hash)
+                await asyncio.to_thread(_write, f, buffer, hasher, chunk_hash)
                 written += len(buffer)
         finally:
             await asyncio.to_thread(f.close)
@@ -341,7 +341,7 @@ def _open_at(path: Path, offset: int) -> BinaryIO:
     return f
 
 
-def _write(f: BinaryIO, data: bytes, hasher: Any, chunk_hash: Any) -> None:
+def _write(f: BinaryIO, data: bytes | bytearray, hasher: Any, chunk_hash: Any) -> None:
     f.write(data)
     hasher.update(data)
     if chunk_hash is not None:
