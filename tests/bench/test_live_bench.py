@@ -24,9 +24,7 @@ def small_sample(tmp_path: Path) -> Path:
 
 @pytest.mark.slow
 def test_latency_harness_traces_browser_frames_back_to_the_camera(small_sample: Path, tmp_path: Path) -> None:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    pytest.importorskip("playwright")
+    assert Path(CHROMIUM).exists(), f"no Chromium at {CHROMIUM}: run `sudo bash scripts/setup.sh`"
     out = tmp_path / "latency.json"
     # A process of its own: the browser tests may hold a sync Playwright in this one.
     command = [sys.executable, "-m", "bench.live_latency", "--views", "1", "--seconds", "3"]
