@@ -372,6 +372,7 @@ class _Verifier:
                     yield chunk
         except zipfile.BadZipFile as exc:
             _fail(f"{name}: damaged or altered inside the ZIP ({exc})")
+        # zipfile raises NotImplementedError for a compression method it does not know
         except (OSError, EOFError, zipfile.LargeZipFile, NotImplementedError) as exc:
             _fail(f"{name}: cannot be read from the ZIP ({exc})")
         except Exception as exc:  # zlib.error and friends: a damaged compressed member

@@ -3,10 +3,8 @@ B-frames, H.265. And a camera recorded for a minute is covered by consecutive se
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import subprocess
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,13 +12,11 @@ import pytest
 
 from ingest.hub import StreamHub
 from ingest.source import CameraSource
-from ingest.subscription import DeliveryMode
-from recorder.models import Segment, StreamKind
-from recorder.segment_writer import SegmentWriter
+from recorder.models import Segment
 from recorder.service import Recorder, RecorderHooks
-from recorder.spool import Spool
 from tests.recorder.conftest import CameraRow
-from tests.recorder.test_segment_writer import EventLog, ffprobe, first_video_packet_flags
+from tests.recorder.test_rtsp_recording import record_segments
+from tests.recorder.test_segment_writer import ffprobe, first_video_packet_flags
 from tests.recorder.test_uploader import wait_for
 from vms.config import RecordingConfig
 from vms.db import Database
@@ -49,28 +45,7 @@ def decodes_cleanly(path: Path) -> str:
 def test_camera_variant_is_recorded_playably(tmp_path: Path, camera_factory, variant: str) -> None:
     spec, codec = VARIANTS[variant]
     cam = camera_factory(spec)
-    hub = StreamHub(variant)
-    subscription = hub.subscribe("recorder", DeliveryMode.LOSSLESS)
-    source = CameraSource(variant, cam.url(), hub)
-    events = EventLog()
-    writer = SegmentWriter(
-        camera_id=1,
-        camera_code=variant,
-        stream=StreamKind.MAIN,
-        spool=Spool(tmp_path / "spool", 1 << 30),
-        events=events,
-        segment_seconds=2,
-    )
-    source.start()
-    try:
-        deadline = time.monotonic() + 40
-        while len(events.segments) < 2 and time.monotonic() < deadline:
-            with contextlib.suppress(TimeoutError):
-                writer.handle(subscription.get(timeout=0.5))
-    finally:
-        source.stop()
-    writer.close()
-    assert len(events.segments) >= 2, source.status()
+    events = record_segments(cam.url(), variant, tmp_path / "spool")
     for segment in events.segments:
         probe = ffprobe(segment.media_path)
         video = [s for s in probe["streams"] if s["codec_type"] == "video"]

@@ -102,32 +102,39 @@ def test_camera_recorded_through_an_outage(
 
 
 def test_g711_audio_is_kept_in_quicktime_segments(tmp_path: Path, camera_factory) -> None:
-
     cam = camera_factory(CameraSpec(audio="pcma"))
-    hub = StreamHub("g711")
-    subscription = hub.subscribe("recorder", DeliveryMode.LOSSLESS)
-    source = CameraSource("g711", cam.url(), hub)
-    events = EventLog()
-    writer = SegmentWriter(
-        camera_id=1,
-        camera_code="g711",
-        stream=StreamKind.MAIN,
-        spool=Spool(tmp_path / "spool", 1 << 30),
-        events=events,
-        segment_seconds=2,
-    )
-    source.start()
-    try:
-        deadline = time.monotonic() + 30
-        while len(events.segments) < 2 and time.monotonic() < deadline:
-            with contextlib.suppress(TimeoutError):
-                writer.handle(subscription.get(timeout=0.5))
-    finally:
-        source.stop()
-    writer.close()
-    assert len(events.segments) >= 2
+    events = record_segments(cam.url(), "g711", tmp_path / "spool")
     for segment in events.segments:
         assert segment.media_path.suffix == ".mov"
         probe = ffprobe(segment.media_path)
         assert sorted(s["codec_name"] for s in probe["streams"]) == ["h264", "pcm_alaw"]
         assert first_video_packet_flags(probe).startswith("K")
+
+
+def record_segments(
+    camera_url: str, name: str, spool_dir: Path, count: int = 2, timeout: float = 40
+) -> EventLog:
+    """Record a real camera with a SegmentWriter (2 s segments) until ``count`` segments are finished."""
+    hub = StreamHub(name)
+    subscription = hub.subscribe("recorder", DeliveryMode.LOSSLESS)
+    source = CameraSource(name, camera_url, hub)
+    events = EventLog()
+    writer = SegmentWriter(
+        camera_id=1,
+        camera_code=name,
+        stream=StreamKind.MAIN,
+        spool=Spool(spool_dir, 1 << 30),
+        events=events,
+        segment_seconds=2,
+    )
+    source.start()
+    try:
+        deadline = time.monotonic() + timeout
+        while len(events.segments) < count and time.monotonic() < deadline:
+            with contextlib.suppress(TimeoutError):
+                writer.handle(subscription.get(timeout=0.5))
+    finally:
+        source.stop()
+    writer.close()
+    assert len(events.segments) >= count, source.status()
+    return events

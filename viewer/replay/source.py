@@ -14,6 +14,7 @@ from __future__ import annotations
 import bisect
 import logging
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -116,7 +117,7 @@ class SpanMap:
             return list(self._spans)
 
 
-class LaneSource:
+class LaneSource(ABC):
     """The media files of one lane, planned lazily from ``t`` on. Subclasses give :meth:`_files_from`."""
 
     def __init__(self, store: ObjectStore) -> None:
@@ -124,8 +125,9 @@ class LaneSource:
         self.spans = SpanMap()
         self._prefetched: dict[str, tuple[RangedObjectFile, Future[None]]] = {}
 
+    @abstractmethod
     def _files_from(self, t: float) -> Iterator[MediaFile]:
-        raise NotImplementedError
+        """The lane's media files that cover ``t`` and what follows it, in order."""
 
     def probe(self, t: float) -> VideoInfo | None:
         """The codec of the first file at or after ``t`` (None: nothing recorded from ``t`` on)."""
