@@ -269,6 +269,9 @@ class EmbeddedSeaweed:
             "-s3.port.lance=0",
             "-master.telemetry=false",
             "-volume.preStopSeconds=0",
+            # Every bucket is a collection with volumes of its own; the automatic limit (free disk / 128 MB)
+            # ran out in a long test session with hundreds of buckets.
+            "-volume.max=2000",
         ]
 
     def _wait_ready(self, deadline: float) -> None:
