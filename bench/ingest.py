@@ -10,6 +10,8 @@ M minutes each:
   fMP4 segments to a spool and uploading them to an EmbeddedSeaweed, indexed in SQLite). SeaweedFS's own
   CPU is reported separately.
 * ``vms-spool``: the same without the upload (segments stay in the spool: local disk only, like ffmpeg).
+* ``vms-spool-ffmpeg-client``: ``vms-spool`` with ``recording.rtsp_client: ffmpeg`` (FFmpeg's RTSP demuxer,
+  a thread per camera, instead of the lean client's one reader thread): what the lean client saves.
 * ``ffmpeg``: ``ffmpeg -rtsp_transport tcp -i URL -c copy -f segment -segment_time 10 ...`` per camera
   (how Frigate records), stopped with SIGINT so the last segment is finished.
 
@@ -44,7 +46,8 @@ from bench.segcheck import SegmentCheck, decodes_cleanly, probe_segments
 from vms.demo.simcam import CameraSpec, SimulatedCameraServer, many_cameras, sample_video
 from vms.storage import EmbeddedSeaweed
 
-VARIANTS = ("vms", "vms-spool", "ffmpeg")
+VARIANTS = ("vms", "vms-spool", "vms-spool-ffmpeg-client", "ffmpeg")
+DEFAULT_VARIANTS = ("vms", "vms-spool", "ffmpeg")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FPS = 25
 STARTUP_ALLOWANCE_S = 5.0
@@ -58,7 +61,7 @@ SEAWEED_KEYS = ("bench", "bench-secret-key")
 class BenchConfig:
     cameras: int
     minutes: float
-    variants: Sequence[str] = VARIANTS
+    variants: Sequence[str] = DEFAULT_VARIANTS
     segment_seconds: float = 10.0
     sample_file: Path | None = None
     """Looped by every camera; default: ``sample_video()`` (1080p25 H.264 4 Mbit/s, keyframe every 2 s)."""
@@ -283,9 +286,14 @@ def _wait4(pid: int, deadline: float) -> tuple[int, Any] | None:
 
 
 def run_vms(
-    config: BenchConfig, urls: dict[str, str], workdir: Path, camera_pid: int, upload: bool
+    config: BenchConfig,
+    urls: dict[str, str],
+    workdir: Path,
+    camera_pid: int,
+    upload: bool,
+    lean_client: bool = True,
 ) -> VariantResult:
-    variant = "vms" if upload else "vms-spool"
+    variant = "vms" if upload else ("vms-spool" if lean_client else "vms-spool-ffmpeg-client")
     workdir.mkdir(parents=True)
     seaweed: EmbeddedSeaweed | None = None
     upload_config = None
@@ -305,6 +313,7 @@ def run_vms(
             "segment_seconds": config.segment_seconds,
             "workdir": str(workdir),
             "upload": upload_config,
+            "lean_client": lean_client,
         }
         config_path, result_path = workdir / "worker.json", workdir / "result.json"
         config_path.write_text(json.dumps(worker_config))
@@ -356,6 +365,7 @@ def run_vms(
             "cpu_sys_s": worker["cpu_sys_s"],
             "worker_process_cpu_total_s": worker["process_cpu_total_s"],
             "context_switches": worker["context_switches"],
+            "readers": worker.get("readers", {}),
             "samples": worker["samples"],
         }
         _live_fps(result, worker["samples"])
@@ -571,7 +581,14 @@ def run_benchmark(config: BenchConfig, progress: bool = False) -> dict[str, Any]
                 if variant == "ffmpeg":
                     result = run_ffmpeg(config, urls, run_dir, camera_pid)
                 else:
-                    result = run_vms(config, urls, run_dir, camera_pid, upload=variant == "vms")
+                    result = run_vms(
+                        config,
+                        urls,
+                        run_dir,
+                        camera_pid,
+                        upload=variant == "vms",
+                        lean_client=variant != "vms-spool-ffmpeg-client",
+                    )
                 results.append(result)
                 if not config.keep_files:
                     shutil.rmtree(run_dir, ignore_errors=True)
@@ -612,6 +629,7 @@ def run_benchmark(config: BenchConfig, progress: bool = False) -> dict[str, Any]
 TITLES = {
     "vms": "yard-vms, upload to SeaweedFS",
     "vms-spool": "yard-vms, spool only",
+    "vms-spool-ffmpeg-client": "yard-vms, spool only, FFmpeg RTSP client",
     "ffmpeg": "ffmpeg, 1 process/camera",
 }
 
@@ -658,6 +676,10 @@ def markdown_table(report: dict[str, Any]) -> str:
                 f"{r['extra']['context_switches'] / (r['cameras'] * r['record_s']):.0f}"
                 for r in results
             ],
+        ),
+        (
+            "cameras read by the lean client / FFmpeg",
+            [_readers(r) for r in results],
         ),
         ("all our processes, cores", [f"{r['all_processes_cores']:.2f}" for r in results]),
         ("whole machine busy, cores (incl. other work)", [f"{r['machine_busy_cores']:.2f}" for r in results]),
@@ -706,6 +728,13 @@ def markdown_table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _readers(result: dict[str, Any]) -> str:
+    if result["variant"] == "ffmpeg":
+        return "–"
+    readers = result["extra"].get("readers", {})
+    return f"{readers.get('lean', 0)} / {readers.get('ffmpeg', 0)}"
+
+
 def summary(report: dict[str, Any]) -> str:
     config, machine = report["config"], report["machine"]
     head = (
@@ -723,8 +752,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=1.0)
     parser.add_argument(
         "--only",
-        default=",".join(VARIANTS),
-        help=f"comma-separated variants to run, in order (default: all of {','.join(VARIANTS)})",
+        default=",".join(DEFAULT_VARIANTS),
+        help=f"comma-separated variants to run, in order, of {','.join(VARIANTS)} "
+        f"(default: {','.join(DEFAULT_VARIANTS)})",
     )
     parser.add_argument("--segment-seconds", type=float, default=10.0)
     parser.add_argument(

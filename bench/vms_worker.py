@@ -109,7 +109,9 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
         code = camera["code"]
         hub = hubs[code] = StreamHub(code)
         recorder.add_camera(ids[code], code, hub)
-        source = sources[code] = CameraSource(code, camera["url"], hub)
+        source = sources[code] = CameraSource(
+            code, camera["url"], hub, use_lean_client=config.get("lean_client", True)
+        )
         source.start()
 
     samples: list[dict[str, Any]] = []
@@ -122,6 +124,10 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
             samples.append(_sample(wall0, sources, hubs, recorder))
     stop_requested = time.monotonic()
     stopped_at = time.time()
+    readers: dict[str, int] = {}
+    for source in sources.values():
+        reader = source.status().reader or "none"
+        readers[reader] = readers.get(reader, 0) + 1
     for source in sources.values():
         source.stop()
     hub_stats = {code: [asdict_stats(s) for s in hub.subscription_stats()] for code, hub in hubs.items()}
@@ -144,6 +150,7 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
         "cpu_user_s": user1 - user0,
         "cpu_sys_s": sys1 - sys0,
         "context_switches": switches1 - switches0,
+        "readers": readers,
         "process_cpu_total_s": usage.ru_utime + usage.ru_stime,
         "peak_rss_kb": usage.ru_maxrss,
         "samples": samples,

@@ -113,7 +113,10 @@ class StreamHub:
                     return
                 self._awaiting_keyframe = False
             self._remember(packet, starts_gop)
-            self._last_packet_end = packet.wall_time + float(packet.duration * packet.time_base)
+            time_base = packet.time_base
+            self._last_packet_end = (
+                packet.wall_time + packet.duration * time_base.numerator / time_base.denominator
+            )
             for subscription in self._subscriptions:
                 subscription._offer(packet)
 

@@ -19,10 +19,12 @@ from ingest.backoff import BackoffPolicy
 from ingest.description import AudioTrack, VideoTrack
 from ingest.errors import SourceProblem, classify_open_error, classify_read_error
 from ingest.hub import StreamHub
+from ingest.native_stream import NativeDeclined, NativeRtspStream
 from ingest.output_streams import capture_codec_template
 from ingest.packet import ClockSource, MediaKind, MediaPacket
 from ingest.rate_meter import RateMeter
-from ingest.rtsp_url import RtspUrlError, build_rtsp_url, redact_rtsp_url, validate_rtsp_url
+from ingest.rtsp.reactor import RtspReactor, shared_reactor
+from ingest.rtsp_url import RtspUrlError, build_rtsp_url, redact_rtsp_url, url_credentials, validate_rtsp_url
 from ingest.status import SourceState, SourceStatus, StatusReason
 from ingest.wall_clock import PacketClock
 
@@ -56,6 +58,10 @@ class CameraSource:
 
     ``start()`` connects in the background and keeps reconnecting (exponential backoff with jitter; a long
     wait when the credentials are refused) until ``stop()``. ``status()`` tells how it is going.
+
+    Media is read by the lean RTSP client (``ingest.rtsp``: one reactor thread for all cameras, large
+    reads); a stream it declines (B-frames, rtsps, codecs it does not know) is read with FFmpeg's RTSP
+    demuxer in this thread instead, for as long as the source lives.
     """
 
     def __init__(
@@ -67,6 +73,8 @@ class CameraSource:
         password: str | None = None,
         timeouts: SourceTimeouts | None = None,
         backoff: BackoffPolicy | None = None,
+        reactor: RtspReactor | None = None,
+        use_lean_client: bool = True,
     ) -> None:
         self.name = name
         self.hub = hub
@@ -86,6 +94,9 @@ class CameraSource:
         )
         self._video_rate = RateMeter()
         self._byte_rate = RateMeter()
+        self._reactor = reactor
+        self._lean = use_lean_client
+        self._lean_stream: NativeRtspStream | None = None
 
     # ---- control ------------------------------------------------------------------------------------
 
@@ -99,6 +110,9 @@ class CameraSource:
     def stop(self, timeout: float | None = None) -> None:
         """Stop and join; returns within about the read timeout even if the camera hangs."""
         self._stopping.set()
+        lean_stream = self._lean_stream
+        if lean_stream is not None:
+            lean_stream.stop()
         thread = self._thread
         if thread is not None:
             thread.join(timeout if timeout is not None else self.timeouts.open_s + self.timeouts.read_s + 1)
@@ -125,6 +139,10 @@ class CameraSource:
                 problem = SourceProblem(StatusReason.PROTOCOL_ERROR, f"internal error: {error}")
             if self._stopping.is_set():
                 break
+            if isinstance(problem, NativeDeclined):
+                log.info("camera %s: %s; reading it with FFmpeg from now on", self.name, problem)
+                self._lean = False
+                continue
             assert problem is not None
             if self._status.state is SourceState.ONLINE or problem.reason is StatusReason.STREAM_ENDED:
                 failures = 0
@@ -138,12 +156,17 @@ class CameraSource:
             log.warning("camera %s: %s; next attempt in %.1f s", self.name, problem.message, delay)
             self._stopping.wait(delay)
 
-    def _connect_and_stream(self) -> SourceProblem | None:
+    def _connect_and_stream(self) -> SourceProblem | NativeDeclined | None:
         """One connection: returns why it ended (``None`` when stopped)."""
         with self._lock:
             attempts = self._status.connect_attempts + 1
             self._status = replace(self._status, connect_attempts=attempts, next_attempt_at=None)
         self._set_state(SourceState.CONNECTING, None, f"connecting to {self._shown_url}")
+        lean = self._lean and self._url_error is None and self._url.lower().startswith("rtsp://")
+        with self._lock:
+            self._status = replace(self._status, reader="lean" if lean else "ffmpeg")
+        if lean:
+            return self._stream_lean()
         try:
             container = self._open()
         except SourceProblem as problem:
@@ -154,6 +177,36 @@ class CameraSource:
             return problem
         finally:
             container.close()
+            self.hub.end_epoch(f"connection to {self._shown_url} lost")
+
+    def _stream_lean(self) -> SourceProblem | NativeDeclined | None:
+        try:
+            host = validate_rtsp_url(self._url).hostname or ""
+            socket.getaddrinfo(host, None)
+        except OSError:
+            message = f"cannot resolve the camera host {host!r} of {self._shown_url}; check the address"
+            return SourceProblem(StatusReason.HOST_NOT_FOUND, message)
+        username, password = url_credentials(self._url)
+        self._video_rate.reset()
+        self._byte_rate.reset()
+        stream = NativeRtspStream(
+            self,
+            self._url,
+            username,
+            password,
+            self.hub,
+            self.timeouts.open_s,
+            self.timeouts.read_s,
+            self._reactor or shared_reactor(),
+            self._shown_url,
+        )
+        self._lean_stream = stream
+        try:
+            if self._stopping.is_set():
+                return None
+            return stream.run()
+        finally:
+            self._lean_stream = None
             self.hub.end_epoch(f"connection to {self._shown_url} lost")
 
     def _open(self) -> av.container.InputContainer:
@@ -180,7 +233,7 @@ class CameraSource:
         video_track = _video_track(video)
         audio_track = _audio_track(audio) if audio is not None else None
         description = self.hub.begin_epoch(video_track, audio_track, notes)
-        self._describe(video_track, audio_track, notes)
+        self.describe(video_track, audio_track, notes)
         streams = [video] + ([audio] if audio is not None else [])
         kinds = {video.index: MediaKind.VIDEO} | ({audio.index: MediaKind.AUDIO} if audio else {})
         clock = PacketClock()
@@ -237,7 +290,7 @@ class CameraSource:
             discontinuity=stamp.discontinuity,
         )
         self.hub.publish(media_packet)
-        self._observe(media_packet)
+        self.observe(media_packet)
 
     def _pick_streams(
         self, container: av.container.InputContainer
@@ -272,7 +325,7 @@ class CameraSource:
 
     # ---- status ---------------------------------------------------------------------------------------
 
-    def _describe(self, video: VideoTrack, audio: AudioTrack | None, notes: tuple[str, ...]) -> None:
+    def describe(self, video: VideoTrack, audio: AudioTrack | None, notes: tuple[str, ...]) -> None:
         with self._lock:
             reconnects = self._status.reconnect_count + (1 if self._status.video_codec else 0)
             self._status = replace(
@@ -285,7 +338,7 @@ class CameraSource:
                 reconnect_count=reconnects,
             )
 
-    def _observe(self, packet: MediaPacket) -> None:
+    def observe(self, packet: MediaPacket) -> None:
         self._byte_rate.add(packet.size)
         if packet.kind is not MediaKind.VIDEO:
             return

@@ -60,3 +60,5 @@ class SourceStatus:
     audio_codec: str | None = None
     clock_source: str | None = None
     notes: tuple[str, ...] = ()
+    reader: str | None = None
+    """Which RTSP client reads the stream: ``lean`` (yard-vms's own) or ``ffmpeg``."""

@@ -54,8 +54,10 @@ class PacketClock:
         timestamp = pts if pts is not None else dts
         if timestamp is None:
             return Stamp(arrival, ClockSource.ARRIVAL, False)
-        seconds = float(timestamp * time_base)
-        order_s = float(dts * time_base) if dts is not None else seconds
+        # Plain float arithmetic: this runs for every packet of every camera, and Fraction is slow.
+        numerator, denominator = time_base.numerator, time_base.denominator
+        seconds = timestamp * numerator / denominator
+        order_s = dts * numerator / denominator if dts is not None else seconds
         discontinuity = self._jumped(track, order_s, arrival)
         if discontinuity:
             track.rtcp_valid = False

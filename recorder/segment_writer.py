@@ -68,7 +68,8 @@ class _OpenSegment:
     epoch: int
     last_video_dts: int
     last_audio_dts: int | None = None
-    presentation_end_s: Fraction = Fraction(0)
+    presentation_end_ticks: int = 0
+    """Video pts + duration of the latest-ending frame, in ``video_time_base`` units from the origin."""
     video_packets: int = 0
     dropped_packets: int = 0
 
@@ -152,7 +153,8 @@ class SegmentWriter:
                 self._interrupt(end, GapReason.TIMESTAMP_JUMP, jump)
                 current = None
             else:
-                elapsed = float((packet.dts - current.origin_dts) * current.video_time_base)
+                time_base = current.video_time_base
+                elapsed = (packet.dts - current.origin_dts) * time_base.numerator / time_base.denominator
                 forced_cut = elapsed >= MAX_SEGMENT_SECONDS  # no keyframe for far too long
                 if forced_cut or (packet.is_keyframe and elapsed >= self._segment_seconds):
                     self._finish(next_start=_from_unix(packet.wall_time))
@@ -239,7 +241,9 @@ class SegmentWriter:
         self._open = None
         header = current.header
         end = header.start_at + timedelta(
-            seconds=max(0.0, float(current.presentation_end_s) - header.first_pts_s)
+            seconds=max(
+                0.0, float(current.presentation_end_ticks * current.video_time_base) - header.first_pts_s
+            )
         )
         if next_start is not None and abs((next_start - end).total_seconds()) <= _SNAP_S:
             end = next_start
@@ -283,9 +287,8 @@ class SegmentWriter:
         if self._mux(current, current.video, packet, pts, dts, duration):
             current.video_packets += 1
             current.last_video_dts = packet.dts
-            end_s = (pts + duration) * packet.time_base
-            if end_s > current.presentation_end_s:
-                current.presentation_end_s = end_s
+            if pts + duration > current.presentation_end_ticks:
+                current.presentation_end_ticks = pts + duration
 
     def _write_audio(self, current: _OpenSegment, packet: MediaPacket) -> None:
         assert packet.dts is not None and current.audio is not None
@@ -331,7 +334,8 @@ class SegmentWriter:
             return "video time base changed"
         if packet.dts <= current.last_video_dts and current.video_packets > 0:
             return f"video timestamps went backwards ({packet.dts} after {current.last_video_dts})"
-        step = float((packet.dts - current.last_video_dts) * packet.time_base)
+        time_base = packet.time_base
+        step = (packet.dts - current.last_video_dts) * time_base.numerator / time_base.denominator
         if current.video_packets > 0 and step > MAX_TIMESTAMP_STEP_S:
             return f"video timestamps jumped forward by {step:.1f} s"
         return ""

@@ -91,6 +91,11 @@ class RecordingConfig(_Section):
     unlinked_retention_days: int = Field(30, ge=1)
     batch_retention_days: int = Field(5 * 365, ge=1)
     offline_alert_seconds: float = Field(60, ge=1)
+    rtsp_client: Literal["lean", "ffmpeg"] = Field(
+        "lean",
+        description="lean: one reader thread for all cameras (FFmpeg still takes B-frame streams); "
+        "ffmpeg: FFmpeg's RTSP demuxer, one thread per camera",
+    )
 
 
 class EvidenceConfig(_Section):

@@ -110,12 +110,17 @@ class CameraFleet:
     def _start(
         self, camera_id: int, code: str, main: CameraEndpoint, sub: CameraEndpoint | None
     ) -> CameraStreams:
+        lean = self._core.settings.recording.rtsp_client == "lean"
         main_hub = StreamHub(f"{code}/main")
-        main_source = CameraSource(f"{code}/main", main.url, main_hub, main.username, main.password)
+        main_source = CameraSource(
+            f"{code}/main", main.url, main_hub, main.username, main.password, use_lean_client=lean
+        )
         streams = CameraStreams(camera_id, code, main_hub, main_source, main)
         if sub is not None:
             streams.sub = StreamHub(f"{code}/sub")
-            streams.sub_source = CameraSource(f"{code}/sub", sub.url, streams.sub, sub.username, sub.password)
+            streams.sub_source = CameraSource(
+                f"{code}/sub", sub.url, streams.sub, sub.username, sub.password, use_lean_client=lean
+            )
             streams.sub_endpoint = sub
         main_source.start()
         if streams.sub_source is not None:

@@ -110,6 +110,11 @@ class SimulatedCameraServer:
             raise
         return self
 
+    @property
+    def pid(self) -> int | None:
+        """The server process's id while it runs (tests freeze it with SIGSTOP to play a hung camera)."""
+        return self._process.pid if self._process is not None else None
+
     def stop(self) -> None:
         """Stop the server process (clients see the connection drop). ``start()`` brings it back."""
         process, self._process = self._process, None
