@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,7 +27,7 @@ GENESIS_HASH = "0" * 64
 MAX_SEGMENT_SECONDS = 900.0
 """No segment is longer (the writer cuts at this length even without a keyframe); range queries rely on it."""
 
-_INSERT_ATTEMPTS = 5
+_INSERT_ATTEMPTS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,9 +114,11 @@ class SegmentIndex:
                 try:
                     return self._insert_once(new)
                 except IntegrityError:
-                    # Another process took the same seq (SQLite has no row locks): read the head again.
+                    # Another process took the same seq (SQLite has no row locks): read the head again,
+                    # after a random pause so that two writers do not keep colliding in step.
                     if attempt == _INSERT_ATTEMPTS - 1:
                         raise
+                    time.sleep(random.uniform(0.005, 0.05) * (attempt + 1))
         raise AssertionError("unreachable")
 
     def _insert_once(self, new: NewSegment) -> Segment:
