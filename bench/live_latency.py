@@ -263,16 +263,19 @@ def camera_offset(hub: HubRecord, camera: InterleavedRtpClock) -> int | None:
         return None
     epoch = hub_keys[-1][0]
     pts_keys = [pts for e, pts in hub_keys if e == epoch]
-    votes = Counter((c - p) % RTP_WRAP for p in pts_keys[-20:] for c in camera.keyframes)
+    camera_keys = list(camera.keyframes)  # a copy: the camera goes on recording while this runs
+    votes = Counter((c - p) % RTP_WRAP for p in pts_keys[-20:] for c in camera_keys)
     best: tuple[float, int] | None = None
     top = votes.most_common(1)[0][1]
+    # Snapshots: the camera and the hub go on recording while this runs.
+    hub_arrivals, frame_arrivals = dict(hub.arrivals), dict(camera.frame_arrivals)
     for offset, count in votes.most_common(50):
         if count < max(2, top * 0.8):
             break
         delays = [
-            hub.arrivals[(epoch, pts)] - camera.frame_arrivals[(pts + offset) % RTP_WRAP]
-            for (e, pts) in hub.arrivals
-            if e == epoch and (pts + offset) % RTP_WRAP in camera.frame_arrivals
+            arrival - frame_arrivals[(pts + offset) % RTP_WRAP]
+            for (e, pts), arrival in hub_arrivals.items()
+            if e == epoch and (pts + offset) % RTP_WRAP in frame_arrivals
         ]
         if not delays:
             continue
@@ -579,7 +582,7 @@ def _summary(values: list[float]) -> dict[str, float | int | None]:
 def markdown_table(report: dict[str, Any]) -> str:
     rows = [
         ("camera packet at the server -> browser presents the decoded frame", "camera_to_presented"),
-        ("  camera socket -> hub (FFmpeg RTSP demux, CameraSource)", "camera_to_hub"),
+        ("  camera socket -> hub (RTSP client, CameraSource)", "camera_to_hub"),
         ("  hub -> handed to aiortc (queue, timeline)", "hub_to_sent"),
         ("  handed to aiortc -> browser received the frame's last packet", "sent_to_received"),
         ("  browser received -> presented (jitter buffer, decode)", "received_to_presented"),
