@@ -19,7 +19,7 @@ from fractions import Fraction
 from typing import Protocol
 
 from ingest.description import AudioTrack, StreamDescription, VideoTrack
-from ingest.errors import SourceProblem, classify_read_error
+from ingest.errors import SourceProblem, answered_problem, classify_read_error, connection_problem
 from ingest.hub import StreamHub
 from ingest.packet import MediaKind, MediaPacket
 from ingest.rtsp.depacketize import AccessUnit, Depacketizer, UnsupportedPacketization, depacketizer_for
@@ -199,47 +199,12 @@ class NativeRtspStream:
         return self._client.play()
 
     def _open_problem(self, error: Exception) -> SourceProblem:
-        shown = self._shown_url
         if isinstance(error, RtspStatusError):
-            if error.status == 401:
-                return SourceProblem(
-                    StatusReason.UNAUTHORIZED,
-                    f"the camera refused the username/password for {shown}; check the credentials",
-                    SourceState.ERROR,
-                )
-            if error.status == 403:
-                return SourceProblem(
-                    StatusReason.UNAUTHORIZED,
-                    f"the camera forbids access to {shown} for this user; check its user permissions",
-                    SourceState.ERROR,
-                )
-            if error.status == 404:
-                return SourceProblem(
-                    StatusReason.NOT_FOUND,
-                    f"the camera has no stream at {shown}; check the path in the URL",
-                    SourceState.ERROR,
-                )
-            return SourceProblem(
-                StatusReason.PROTOCOL_ERROR,
-                f"the camera at {shown} answered {error.method} with {error.status} {error.reason}; "
-                "it may be starting up or overloaded",
-            )
-        if isinstance(error, ConnectionRefusedError):
-            return SourceProblem(
-                StatusReason.UNREACHABLE,
-                f"nothing accepts connections at {shown}; is the camera on, and are host and port right?",
-            )
-        if isinstance(error, (TimeoutError, RtspProtocolError, SdpError)):
-            return SourceProblem(
-                StatusReason.TIMEOUT,
-                f"no usable RTSP answer from {shown} in time; the camera may be busy or it is not RTSP",
-            )
-        if isinstance(error, OSError):
-            return SourceProblem(
-                StatusReason.UNREACHABLE,
-                f"cannot reach the camera at {shown} ({error.strerror or error}); check network and address",
-            )
-        return SourceProblem(StatusReason.PROTOCOL_ERROR, f"cannot open {shown}: {error}")
+            answer = f"{error.method}: {error.status} {error.reason}".strip()
+            return answered_problem(error.status, self._shown_url, answer)
+        if isinstance(error, (RtspProtocolError, SdpError)):
+            return connection_problem(TimeoutError(), self._shown_url)
+        return connection_problem(error, self._shown_url)
 
     # ---- the reactor thread ------------------------------------------------------------------------------
 
