@@ -1,19 +1,26 @@
 """The yard-vms side of ``bench.evidence_upload``: the API server in its own process, with phase timing.
 
-    python -m bench.evidence_server CONFIG.json
+    python -m bench.evidence_server prepare CONFIG.json   # database, inspector, batch, token; then exits
+    python -m bench.evidence_server serve CONFIG.json     # the server on that database
 
 CONFIG: {"data_dir", "endpoint", "access_key", "secret_key", "bucket", "phase_log", "weed_pid",
-"max_upload_bytes"}. It builds the core services on SQLite with the real object store (as the assembly
-does: ``ObjectStore(endpoint, key, secret)``, i.e. its default part size and parallelism), the evidence
-routers, an inspector ``li.na`` and a batch assigned to them, then serves uvicorn on a free 127.0.0.1 port
-and prints one JSON line ``{"port", "token", "batch"}``.
+"max_upload_bytes"}. ``prepare`` creates and migrates the SQLite database, an inspector ``li.na`` and a
+batch assigned to them, and prints one JSON line ``{"token", "batch"}``. ``serve`` builds the core
+services on that database with the real object store (as the assembly does: ``ObjectStore(endpoint, key,
+secret)``, i.e. its default parallelism), the core API and the evidence routers, then serves uvicorn on a
+free 127.0.0.1 port and prints one JSON line ``{"port", "http", "alembic_loaded"}``. The server process
+thus starts as a production node restarts: on a database already at the newest schema (the first start
+after an install or upgrade also runs the migrations, which loads Alembic; see docs/benchmarks.md).
 
 Phases are measured by wrapping, in this process only, the functions the upload path calls (the evidence
 code itself is unchanged): every PATCH's ``UploadService._receive`` (split into disk write and SHA-256
-time by an equivalent of ``evidence.uploads._write``), ``_finish``, the final hash check
-(``RunningHashes.resume``), ``inspect_file``, ``ObjectStore.put_file`` (the original and the derived
-files), ``set_retention`` and the poster/preview step. Each span is appended to ``phase_log`` as a JSON
-line with wall-clock start/end and this process's and SeaweedFS's CPU seconds at both ends.
+time around ``evidence.uploads._write``, plus the time ``PartSender.advance`` waited for S3), ``_finish``,
+the final hash check (``RunningHashes.resume``), ``inspect_file``, every ``ObjectStore.upload_part`` (the
+parts sent while receiving), ``PartSender.wait_sent`` (the last parts, after the last byte),
+``PartSender.complete`` (CompleteMultipartUpload),
+``ObjectStore.put_file`` (poster, preview; the original only if it was not streamed), ``set_retention``
+and the poster/preview step. Each span is appended to ``phase_log`` as a JSON line with wall-clock
+start/end and this process's and SeaweedFS's CPU seconds at both ends.
 """
 
 from __future__ import annotations
@@ -43,7 +50,8 @@ def own_cpu_s() -> float:
 
 
 class PhaseLog:
-    """Spans appended to a JSON-lines file, plus running totals of the receive loop's write and hash time."""
+    """Spans appended to a JSON-lines file, plus running totals of the receive loop's write, hash and
+    back-pressure time."""
 
     def __init__(self, path: Path, weed_pid: int | None) -> None:
         self.path = path
@@ -51,6 +59,7 @@ class PhaseLog:
         self._lock = threading.Lock()
         self.write_s = 0.0
         self.hash_s = 0.0
+        self.advance_s = 0.0
         self.bytes_written = 0
         self.writes = 0
 
@@ -76,11 +85,16 @@ class PhaseLog:
             self.bytes_written += size
             self.writes += 1
 
+    def add_advance(self, seconds: float) -> None:
+        with self._lock:
+            self.advance_s += seconds
+
     def io_totals(self) -> dict[str, Any]:
         with self._lock:
             return {
                 "write_s": self.write_s,
                 "hash_s": self.hash_s,
+                "advance_s": self.advance_s,
                 "bytes": self.bytes_written,
                 "writes": self.writes,
             }
@@ -97,23 +111,44 @@ class PhaseLog:
         return wrapper  # type: ignore[return-value]
 
 
+class _NoHash:
+    def update(self, data: bytes) -> None:
+        pass
+
+
 def instrument(log: PhaseLog, store: Any) -> None:
     """Wrap the upload path's steps (module attributes and this store's methods) with spans."""
     import evidence.intake as intake
+    import evidence.multipart as multipart
     import evidence.staging as staging
     import evidence.uploads as uploads
 
-    def timed_write(f: BinaryIO, data: bytes, hasher: Any, chunk_hash: Any) -> None:
-        # Same work as evidence.uploads._write, timed in two parts.
+    write = uploads._write
+
+    def timed_write(f: BinaryIO, chunks: list[bytes], hasher: Any, chunk_hash: Any) -> int:
+        # The same work as evidence.uploads._write (which it calls for the writing), timed in two parts.
         t0 = time.perf_counter()
-        f.write(data)
+        size = write(f, chunks, _NoHash(), None)
         t1 = time.perf_counter()
-        hasher.update(data)
-        if chunk_hash is not None:
-            chunk_hash.update(data)
-        log.add_io(t1 - t0, time.perf_counter() - t1, len(data))
+        for chunk in chunks:
+            hasher.update(chunk)
+            if chunk_hash is not None:
+                chunk_hash.update(chunk)
+        log.add_io(t1 - t0, time.perf_counter() - t1, size)
+        return size
 
     uploads._write = timed_write  # type: ignore[assignment]
+
+    advance = multipart.PartSender.advance
+
+    def timed_advance(self: Any, settled: int, *, wait: bool = True) -> None:
+        t0 = time.perf_counter()
+        try:
+            advance(self, settled, wait=wait)
+        finally:
+            log.add_advance(time.perf_counter() - t0)
+
+    multipart.PartSender.advance = timed_advance  # type: ignore[method-assign]
 
     receive = uploads.UploadService._receive
 
@@ -130,6 +165,10 @@ def instrument(log: PhaseLog, store: Any) -> None:
     uploads.UploadService._finish = log.sync_span("finish", finish)  # type: ignore[method-assign]
     resume = staging.RunningHashes.resume
     staging.RunningHashes.resume = log.sync_span("hash_resume", resume)  # type: ignore[method-assign]
+    complete = multipart.PartSender.complete
+    multipart.PartSender.complete = log.sync_span("s3_complete", complete)  # type: ignore[method-assign]
+    wait_sent = multipart.PartSender.wait_sent
+    multipart.PartSender.wait_sent = log.sync_span("s3_tail", wait_sent)  # type: ignore[method-assign]
     for name, attribute in (("inspect", "inspect_file"), ("derived", "_derived")):
         setattr(intake, attribute, log.sync_span(name, getattr(intake, attribute)))
 
@@ -142,8 +181,47 @@ def instrument(log: PhaseLog, store: Any) -> None:
         finally:
             log.record("s3_put", start, key=key, size=Path(path).stat().st_size)
 
+    upload_part = store.upload_part
+
+    def timed_upload_part(bucket: str, key: str, upload_id: str, number: int, data: bytes) -> Any:
+        start = log.now()
+        try:
+            return upload_part(bucket, key, upload_id, number, data)
+        finally:
+            log.record("s3_part", start, number=number, size=len(data))
+
     store.put_file = timed_put_file
+    store.upload_part = timed_upload_part
     store.set_retention = log.sync_span("retention", store.set_retention)
+
+
+def prepare(config: dict[str, Any]) -> None:
+    from tests.vms.api.api_helpers import PASSWORD, issue_token
+    from vms.context import CoreServices
+    from vms.db.models import Role
+    from vms.yard.actor import Actor
+    from vms.yard.batch_schema import BatchCreate
+    from vms.yard.batches import BatchService
+
+    core = CoreServices.create(_settings(config))
+    core.auth.create_user(INSPECTOR, PASSWORD, Role.INSPECTOR, INSPECTOR)
+    token = issue_token(core, INSPECTOR)
+    BatchService(core, Actor("bench-setup")).create(BatchCreate(number=BATCH, inspectors=[INSPECTOR]))
+    core.db.dispose()
+    print(json.dumps({"token": token, "batch": BATCH}), flush=True)
+
+
+def _settings(config: dict[str, Any]) -> Any:
+    from vms.config import load_settings
+
+    data_dir = Path(config["data_dir"])
+    return load_settings(
+        None,
+        data_dir=str(data_dir),
+        database={"url": f"sqlite:///{data_dir / 'vms.sqlite3'}"},
+        storage={"evidence_bucket": config["bucket"]},
+        evidence={"max_upload_bytes": int(config["max_upload_bytes"])},
+    )
 
 
 def serve(config: dict[str, Any]) -> None:
@@ -151,39 +229,30 @@ def serve(config: dict[str, Any]) -> None:
 
     from evidence.api import evidence_routers
     from evidence.holds import register
-    from tests.vms.api.api_helpers import PASSWORD, issue_token
     from vms.api.app import build_api
-    from vms.config import load_settings
     from vms.context import CoreServices
-    from vms.db.models import Role
     from vms.storage import ObjectStore
-    from vms.yard.actor import Actor
-    from vms.yard.batch_schema import BatchCreate
-    from vms.yard.batches import BatchService
 
-    data_dir = Path(config["data_dir"])
-    settings = load_settings(
-        None,
-        data_dir=str(data_dir),
-        database={"url": f"sqlite:///{data_dir / 'vms.sqlite3'}"},
-        storage={"evidence_bucket": config["bucket"]},
-        evidence={"max_upload_bytes": int(config["max_upload_bytes"])},
-    )
     store = ObjectStore(config["endpoint"], config["access_key"], config["secret_key"], secure=False)
     log = PhaseLog(Path(config["phase_log"]), config.get("weed_pid"))
     instrument(log, store)
-    core = CoreServices.create(settings, store=store)
+    core = CoreServices.create(_settings(config), store=store)
     register(core)
-    core.auth.create_user(INSPECTOR, PASSWORD, Role.INSPECTOR, INSPECTOR)
-    token = issue_token(core, INSPECTOR)
-    BatchService(core, Actor("bench-setup")).create(BatchCreate(number=BATCH, inspectors=[INSPECTOR]))
     app = build_api(core, extra_routers=evidence_routers())
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
-    print(json.dumps({"port": sock.getsockname()[1], "token": token, "batch": BATCH}), flush=True)
-    uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on")).run(sockets=[sock])
+    server_config = uvicorn.Config(app, log_level="warning", lifespan="on")
+    server_config.load()  # picks the HTTP protocol ("auto": httptools when it is installed, else h11)
+    started = {
+        "port": sock.getsockname()[1],
+        "http_protocol": server_config.http_protocol_class.__name__,  # type: ignore[attr-defined]
+        "alembic_loaded": "alembic" in sys.modules,
+    }
+    print(json.dumps(started), flush=True)
+    uvicorn.Server(server_config).run(sockets=[sock])
 
 
 if __name__ == "__main__":
-    serve(json.loads(Path(sys.argv[1]).read_text()))
+    command, path = sys.argv[1:]
+    {"prepare": prepare, "serve": serve}[command](json.loads(Path(path).read_text()))

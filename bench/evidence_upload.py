@@ -8,13 +8,14 @@ re-encoding, the recipe of ``tests/evidence/test_big_upload.py``), made once and
 
 One ``EmbeddedSeaweed`` serves both paths. Each run, in alternating order:
 
-* **API**: a fresh yard-vms API server process (``bench.evidence_server``: uvicorn on 127.0.0.1, SQLite,
-  an inspector and a batch, the object store as the assembly makes it) and the project's own tus client
-  (``evidence.tus_client.TusUploader``, chunk size as ``vms upload`` uses) in another process
-  (``bench.evidence_clients tus``). Wall time runs from the first byte (the first PATCH, after the
-  client hashed the file and created the upload) to the answer that carries the item id: it includes
-  receiving to the staging file with the running SHA-256, inspection, the S3 put, the retention lock,
-  poster and preview, and the item row.
+* **API**: a fresh yard-vms API server process (``bench.evidence_server serve``: uvicorn on 127.0.0.1,
+  SQLite prepared just before by ``bench.evidence_server prepare`` with an inspector and a batch, the
+  object store as the assembly makes it) and the project's own tus client (``evidence.tus_client.
+  TusUploader``, chunk size as ``vms upload`` uses) in another process (``bench.evidence_clients tus``).
+  Wall time runs from the first byte (the first PATCH, after the client hashed the file and created the
+  upload) to the answer that carries the item id: it includes receiving to the staging file with the
+  running SHA-256 while the S3 parts go up, the last parts, inspection, CompleteMultipartUpload, the
+  retention lock, poster and preview, and the item row.
 * **minio**: ``Minio.fput_object`` of the same file into a plain bucket of the same SeaweedFS, with the
   client's defaults, in its own process (``bench.evidence_clients minio``).
 
@@ -196,6 +197,8 @@ class ApiServer:
     token: str
     batch: str
     pid: int
+    http_protocol: str
+    alembic_loaded: bool
 
 
 @contextlib.contextmanager
@@ -215,11 +218,13 @@ def api_server(
     }
     config_path = data_dir / "server.json"
     config_path.write_text(json.dumps(config))
+    command = [sys.executable, "-m", "bench.evidence_server"]
+    prepared = subprocess.run(
+        [*command, "prepare", str(config_path)], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    )
+    setup = json.loads(prepared.stdout.strip().splitlines()[-1])
     process = subprocess.Popen(
-        [sys.executable, "-m", "bench.evidence_server", str(config_path)],
-        cwd=REPO_ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
+        [*command, "serve", str(config_path)], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True
     )
     try:
         assert process.stdout is not None
@@ -238,7 +243,14 @@ def api_server(
             if time.monotonic() > deadline:
                 raise RuntimeError("the API server does not answer")
             time.sleep(0.1)
-        yield ApiServer(url, started["token"], started["batch"], process.pid)
+        yield ApiServer(
+            url,
+            setup["token"],
+            setup["batch"],
+            process.pid,
+            started["http_protocol"],
+            started["alembic_loaded"],
+        )
     finally:
         process.terminate()
         try:
@@ -292,6 +304,8 @@ def run_api(video: Path, seaweed: EmbeddedSeaweed, config: BenchConfig, workdir:
         "client_total_s": round(marks["done"] - marks["start"], 2),
         "client_hash_s": round(marks["hash_end"] - marks["hash_start"], 2),
         "server_idle_rss_mb": _mb_kb(idle.rss_kb),
+        "server_http_protocol": server.http_protocol,
+        "server_alembic_loaded": server.alembic_loaded,
         "server_peak_rss_mb": _mb_kb(server_peak_kb),
         "server_peak_rss_from": "VmHWM after reset + samples" if hwm_reset else "samples",
         "server_cpu_s": round(after.cpu_s - server_cpu0, 2),
@@ -320,7 +334,10 @@ def _client_sha(video: Path) -> str:
 
 
 def phase_breakdown(phase_log: Path, marks: dict[str, float], sampler: Sampler) -> dict[str, Any]:
-    """Wall s, server CPU-s, SeaweedFS CPU-s and the server's peak RSS of each phase of the API path."""
+    """Wall s, server CPU-s, SeaweedFS CPU-s and the server's peak RSS of each phase of the API path.
+
+    Receiving and sending parts to S3 overlap; the steps of ``finish`` (hash check, inspection, the last
+    parts + CompleteMultipartUpload, retention lock, poster/preview) follow one another."""
     spans = [json.loads(line) for line in phase_log.read_text().splitlines() if line.strip()]
     receives = [s for s in spans if s["name"] == "receive"]
     (finish,) = [s for s in spans if s["name"] == "finish"]
@@ -356,20 +373,36 @@ def phase_breakdown(phase_log: Path, marks: dict[str, float], sampler: Sampler) 
             "busy_s": round(sum(s["end"]["t"] - s["start"]["t"] for s in receives), 2),
             "disk_write_s": round(io["write_s"], 2),
             "sha256_s": round(io["hash_s"], 2),
+            "s3_wait_s": round(io.get("advance_s", 0.0), 2),
             "writes": io["writes"],
         }
     )
     out["receive"] = receive
+    parts = sorted((s for s in spans if s["name"] == "s3_part"), key=lambda s: s["start"]["t"])
+    if parts:
+        ends = max(parts, key=lambda s: s["end"]["t"])
+        sent = figures(parts[0]["start"], ends["end"])
+        sent.update(
+            {
+                "parts": len(parts),
+                "part_bytes": max(p["size"] for p in parts),
+                "busy_s": round(sum(p["end"]["t"] - p["start"]["t"] for p in parts), 2),
+                "after_last_byte_s": round(ends["end"]["t"] - last["end"]["t"], 2),
+            }
+        )
+        out["s3_parts"] = sent
     for label, chosen in (
         ("final_hash_check", inside("hash_resume")),
+        ("s3_tail", inside("s3_tail")),
         ("inspect", inside("inspect")),
+        ("s3_complete", inside("s3_complete")),
         ("s3_put", inside("s3_put", "items/")),
         ("retention_lock", inside("retention")),
         ("poster_preview", inside("derived")),
     ):
         if chosen:
             out[label] = figures(chosen[0]["start"], chosen[-1]["end"])
-    accounted = sum(v["wall_s"] for k, v in out.items() if k != "receive")
+    accounted = sum(v["wall_s"] for k, v in out.items() if k not in ("receive", "s3_parts"))
     out["finish_total"] = figures(finish["start"], finish["end"])
     out["finish_other"] = {"wall_s": round(out["finish_total"]["wall_s"] - accounted, 2)}
     wall = marks["done"] - marks["first_byte"]
@@ -446,9 +479,10 @@ def run_benchmark(config: BenchConfig) -> dict[str, Any]:
         "load_average_start": load_average(),
         "runs": [],
     }
-    from vms.storage.objects import DEFAULT_PART_SIZE
+    from evidence.multipart import PARTS_IN_FLIGHT, part_size_for
 
-    report["server_s3_part_size"] = DEFAULT_PART_SIZE
+    report["server_s3_part_size"] = part_size_for(size)
+    report["server_s3_parts_in_flight"] = PARTS_IN_FLIGHT
     seaweed = EmbeddedSeaweed(workdir / "seaweed", *SEAWEED_KEYS, log_path=workdir / "weed.log")
     seaweed.start()
     try:
@@ -514,9 +548,12 @@ def markdown_table(report: dict[str, Any]) -> str:
 
 PHASE_LABELS = {
     "receive": "receive to staging (PATCHes)",
+    "s3_parts": "S3 parts sent while receiving (overlaps receive)",
     "final_hash_check": "final SHA-256 check",
+    "s3_tail": "last parts still in flight at the last byte",
     "inspect": "inspection (PyAV, every packet)",
-    "s3_put": "S3 put of the original",
+    "s3_complete": "CompleteMultipartUpload",
+    "s3_put": "S3 put of the original (not streamed)",
     "retention_lock": "retention lock",
     "poster_preview": "poster + preview (ffmpeg, S3)",
     "finish_other": "DB rows, audit, rest of finish",
@@ -541,9 +578,15 @@ def phase_table(run: dict[str, Any]) -> str:
         )
     r = phases["receive"]
     lines.append(
-        f"| (in receive: disk write / SHA-256, summed over {r['writes']} writes) | "
-        f"{r['disk_write_s']} / {r['sha256_s']} | | | |"
+        f"| (in receive: disk write / SHA-256 / waiting for S3, summed over {r['writes']} writes) | "
+        f"{r['disk_write_s']} / {r['sha256_s']} / {r['s3_wait_s']} | | | |"
     )
+    if "s3_parts" in phases:
+        sent = phases["s3_parts"]
+        lines.append(
+            f"| (S3 parts: {sent['parts']} of {sent['part_bytes'] / 2**20:.0f} MiB; last one ended "
+            f"{sent['after_last_byte_s']} s after the last byte arrived) | | | | |"
+        )
     return "\n".join(lines)
 
 

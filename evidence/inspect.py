@@ -14,9 +14,6 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import av
-import av.error
-
 from evidence.errors import Refused
 from evidence.exif import JPEG_MAGIC, NotAJpeg, read_jpeg_info
 from evidence.filenames import time_from_filename
@@ -109,6 +106,9 @@ def _inspect_photo(path: Path, filename: str, zone: tzinfo) -> MediaInfo:
 
 
 def _inspect_video(path: Path, filename: str, zone: tzinfo) -> MediaInfo:
+    import av  # here, not at the top: PyAV and FFmpeg's libraries cost ~17 MB, an idle server needs neither
+    import av.error
+
     try:
         container = av.open(str(path), metadata_errors="replace")
     except (av.error.FFmpegError, UnicodeDecodeError):
@@ -151,6 +151,8 @@ def _inspect_video(path: Path, filename: str, zone: tzinfo) -> MediaInfo:
 
 def _check_packets(container: Any, fmt: str, duration: float | None) -> int | None:
     """Read every packet; Refused if the file ends early. Returns the first frame's rotation, if decoded."""
+    import av.error
+
     video = container.streams.video[0]
     counts: dict[int, int] = {}
     ends: dict[int, float] = {}
@@ -189,6 +191,8 @@ def _check_packets(container: Any, fmt: str, duration: float | None) -> int | No
 
 
 def _first_frame_rotation(packet: Any) -> int | None:
+    import av.error
+
     try:
         for frame in packet.decode():
             return int(round(frame.rotation)) % 360  # noqa: RUF046 - PyAV is untyped

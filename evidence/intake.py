@@ -2,12 +2,15 @@
 
 Order matters for "nothing half-written stays visible": the file is inspected before anything is stored;
 the object is written, locked (COMPLIANCE retention) and, for a disputed batch, held before the item row is
-committed. If locking fails the fresh, still unlocked object version is deleted again.
+committed. If locking fails the fresh, still unlocked object version is deleted again. A big upload's bytes
+are already in S3 as the parts of a multipart upload (:mod:`evidence.multipart`): "written" is then the
+CompleteMultipartUpload, and a refusal or duplicate aborts it.
 """
 
 from __future__ import annotations
 
 import logging
+import posixpath
 import re
 import tempfile
 import threading
@@ -24,6 +27,7 @@ from evidence.derived import make_poster, make_preview
 from evidence.errors import StorageDown
 from evidence.inspect import MediaInfo, inspect_file
 from evidence.models import CUSTODY_OBJECT_TYPE, DeviceClockOffset, EvidenceItem, EvidenceKind, TimeSource
+from evidence.multipart import PartSender
 from vms.context import CoreServices
 from vms.db import utcnow
 from vms.storage import ObjectStore, RetentionMode, StorageError
@@ -34,12 +38,29 @@ RETENTION_MODE: RetentionMode = (
     "COMPLIANCE"  # nobody, not even the storage admin, can shorten or remove it early
 )
 _EXTENSION = re.compile(r"\.([A-Za-z0-9]{1,5})$")
+ITEM_PREFIX = "items/"
+# The content type of an original streamed to S3 before inspection, from its name (the item's own
+# content type comes from inspection; this is only the S3 object's header).
+_CONTENT_TYPES = {
+    "mp4": "video/mp4",
+    "m4v": "video/mp4",
+    "mov": "video/quicktime",
+    "mkv": "video/x-matroska",
+    "webm": "video/x-matroska",
+    "avi": "video/x-msvideo",
+    "ts": "video/mp2t",
+    "mts": "video/mp2t",
+    "m2ts": "video/mp2t",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+}
 # One intake at a time per process: the duplicate check and the insert must not interleave.
 _INTAKE_LOCK = threading.Lock()
 
 
 S3_PART_BYTES = 5 * 1024 * 1024
-"""The smallest multipart part S3 allows: the parts in flight are what an upload costs in memory."""
+"""Part size of the originals stored after inspection (small uploads, or uploads without a SHA-256 from the
+client): the smallest part S3 allows, since the parts in flight are what a put costs in memory."""
 
 
 @dataclass(frozen=True)
@@ -95,34 +116,76 @@ def record_duplicate(core: CoreServices, item_id: int, upload: Uploaded) -> None
     )
 
 
-def accept(core: CoreServices, upload: Uploaded) -> IntakeResult:
-    """Inspect, store and lock the file, create its item; Refused/StorageDown leave nothing behind."""
+def accept(core: CoreServices, upload: Uploaded, streamed: PartSender | None = None) -> IntakeResult:
+    """Inspect, store and lock the file, create its item; Refused/StorageDown leave nothing behind.
+
+    ``streamed``: the multipart upload the file's bytes went into while they arrived; it is completed
+    here, or aborted when the batch already has the file (the caller aborts it on Refused)."""
     store = require_store(core)
     with _INTAKE_LOCK:
         found = existing_item(core, upload.batch.id, upload.sha256)
         if found is not None:
+            if streamed is not None:
+                streamed.abort()
             record_duplicate(core, found, upload)
             return IntakeResult(found, True)
         info = inspect_file(upload.path, upload.filename, core.settings.zone)
-        item_id = _store_and_record(core, store, upload, info)
+        item_id = _store_and_record(core, store, upload, info, streamed)
     return IntakeResult(item_id, False)
 
 
-def _store_and_record(core: CoreServices, store: ObjectStore, upload: Uploaded, info: MediaInfo) -> int:
+def new_item_name(now: datetime) -> str:
+    """``YYYY/MM/DD/<random hex>``: the original is ``items/<name>.<ext>``, poster and preview
+    ``posters/<name>.jpg`` and ``previews/<name>.mp4``."""
+    return f"{now:%Y/%m/%d}/{uuid.uuid4().hex}"
+
+
+def item_key(name: str, extension: str) -> str:
+    return f"{ITEM_PREFIX}{name}{extension}"
+
+
+def name_of_key(key: str) -> str:
+    """The name in an original's key (``items/<name><ext>``)."""
+    return posixpath.splitext(key.removeprefix(ITEM_PREFIX))[0]
+
+
+def filename_extension(filename: str) -> str | None:
+    """``.ext`` (lower case) of an uploaded file's name, if it has a plausible one."""
+    match = _EXTENSION.search(filename)
+    return "." + match.group(1).lower() if match else None
+
+
+def content_type_for_name(filename: str) -> str:
+    """The content type a file's name suggests (for the S3 object of an original streamed before
+    inspection; the item's content type comes from inspection)."""
+    extension = filename_extension(filename) or ""
+    return _CONTENT_TYPES.get(extension.lstrip("."), "application/octet-stream")
+
+
+def _store_and_record(
+    core: CoreServices, store: ObjectStore, upload: Uploaded, info: MediaInfo, streamed: PartSender | None
+) -> int:
     bucket = core.settings.storage.evidence_bucket
     now = utcnow()
-    name = f"{now:%Y/%m/%d}/{uuid.uuid4().hex}"
-    key = f"items/{name}{_extension(upload.filename, info)}"
+    if streamed is None:
+        name = new_item_name(now)
+        key = item_key(name, _extension(upload.filename, info))
+    else:
+        key = streamed.key
+        name = name_of_key(key)
     until = now + timedelta(days=upload.batch.retention_days)
     try:
-        stored = store.put_file(
-            bucket,
-            key,
-            upload.path,
-            content_type=info.content_type,
-            metadata={"sha256": upload.sha256, "uploaded-by": upload.uploader},
-            part_size=S3_PART_BYTES,
-        )
+        if streamed is None:
+            stored = store.put_file(
+                bucket,
+                key,
+                upload.path,
+                content_type=info.content_type,
+                metadata={"sha256": upload.sha256, "uploaded-by": upload.uploader},
+                part_size=S3_PART_BYTES,
+            )
+        else:
+            stored = streamed.complete()
     except StorageError as exc:
         raise StorageDown(f"evidence storage failed, nothing was stored; try again later ({exc})") from None
     try:
@@ -196,9 +259,9 @@ def _store_and_record(core: CoreServices, store: ObjectStore, upload: Uploaded, 
 
 
 def _extension(filename: str, info: MediaInfo) -> str:
-    match = _EXTENSION.search(filename)
-    if match:
-        return "." + match.group(1).lower()
+    extension = filename_extension(filename)
+    if extension is not None:
+        return extension
     return ".jpg" if info.kind is EvidenceKind.PHOTO else ""
 
 

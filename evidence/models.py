@@ -102,7 +102,13 @@ class EvidenceItem(Base):
 
 
 class Upload(Base):
-    """A tus upload in progress: bytes so far live in ``staging_path`` (under data_dir)."""
+    """A tus upload in progress: bytes so far live in ``staging_path`` (under data_dir).
+
+    An upload larger than one part whose client declared its SHA-256 is also sent to S3 while it arrives
+    (:mod:`evidence.multipart`): ``object_key`` is decided at creation, ``s3_upload_id`` names the S3
+    multipart upload once started, and ``s3_parts`` maps each part number sent (as text) to its ETag;
+    part n holds bytes ``[(n-1) * part_size, n * part_size)`` of the staging file.
+    """
 
     __tablename__ = "evidence_uploads"
 
@@ -117,6 +123,10 @@ class Upload(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     item_id: Mapped[int | None] = mapped_column(BigId)  # set when finished: the item it became
+    object_key: Mapped[str | None] = mapped_column(String(400))
+    part_size: Mapped[int | None] = mapped_column(BigInteger)
+    s3_upload_id: Mapped[str | None] = mapped_column(Text)
+    s3_parts: Mapped[dict[str, str] | None] = mapped_column(JSON)
 
 
 class DeviceClockOffset(Base):

@@ -1,4 +1,5 @@
-"""Smoke test of the evidence upload benchmark harness (bench.evidence_upload) with a ~20 MB video."""
+"""Smoke test of the evidence upload benchmark harness (bench.evidence_upload) with a ~20 MB video (a few
+S3 parts, streamed while it arrives)."""
 
 from __future__ import annotations
 
@@ -21,10 +22,13 @@ def test_evidence_upload_bench_produces_figures(tmp_path: Path) -> None:
     assert api["server_peak_rss_mb"] >= api["server_idle_rss_mb"] > 0
     assert api["client_peak_rss_mb"] > 0 and minio["client_peak_rss_mb"] > 0
     phases = api["phases"]
-    for name in ("receive", "inspect", "s3_put", "retention_lock", "poster_preview", "finish_total"):
+    for name in ("receive", "s3_parts", "inspect", "s3_complete", "retention_lock", "poster_preview"):
         assert phases[name]["wall_s"] >= 0, name
     assert phases["receive"]["patches"] >= 1
-    assert phases["s3_put"]["weed_cpu_s"] is not None
+    assert phases["s3_parts"]["parts"] == -(-report["file_bytes"] // report["server_s3_part_size"])
+    assert phases["s3_parts"]["weed_cpu_s"] is not None
+    assert "s3_put" not in phases  # the original was streamed, not put after inspection
+    assert api["server_http_protocol"] == "HttpToolsProtocol" and not api["server_alembic_loaded"]
     assert "**ratio API / minio**" in markdown_table(report)
     assert "inspection" in phase_table(run)
     assert not list((tmp_path / "work").iterdir()), "the work directory is removed"

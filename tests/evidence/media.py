@@ -55,6 +55,18 @@ def make_clip(
     return path
 
 
+def make_big_clip(path: Path, min_bytes: int) -> Path:
+    """A valid MP4 of at least ``min_bytes``: a 2 s lossless 640x360 clip (~1 MB) repeated without
+    re-encoding (the recipe of the 2 GB test, smaller)."""
+    seed = path.with_name("seed-" + path.name)
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25", "-t", "2", "-c:v", "libx264",
+           "-preset", "ultrafast", "-qp", "0", "-g", "25", str(seed))  # fmt: skip
+    loops = min_bytes // seed.stat().st_size + 1
+    ffmpeg("-stream_loop", str(loops), "-i", str(seed), "-c", "copy", str(path))
+    seed.unlink()
+    return path
+
+
 def make_jpeg(path: Path, *, taken: str | None = None, serial: str | None = None) -> Path:
     """A JPEG photo; with ``taken`` ("YYYY:MM:DD HH:MM:SS") and ``serial`` in its EXIF."""
     ffmpeg("-f", "lavfi", "-i", "testsrc=size=320x240:rate=1", "-frames:v", "1", str(path))

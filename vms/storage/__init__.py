@@ -2,6 +2,7 @@
 
 from vms.storage.errors import (
     BucketNotFound,
+    MultipartUploadLost,
     ObjectLocked,
     ObjectNotFound,
     StorageAccessDenied,
@@ -10,6 +11,7 @@ from vms.storage.errors import (
 )
 from vms.storage.objects import (
     DeleteFailure,
+    MultipartUpload,
     ObjectInfo,
     ObjectReader,
     ObjectStore,
@@ -23,6 +25,8 @@ __all__ = [
     "BucketNotFound",
     "DeleteFailure",
     "EmbeddedSeaweed",
+    "MultipartUpload",
+    "MultipartUploadLost",
     "ObjectInfo",
     "ObjectLocked",
     "ObjectNotFound",

@@ -25,3 +25,8 @@ class StorageAccessDenied(StorageError):
 
 class StorageUnavailable(StorageError):
     """The storage cannot be reached (connection refused, timeout, server overloaded); retry later."""
+
+
+class MultipartUploadLost(StorageError):
+    """The multipart upload, or a part it should hold, is not on the storage (aborted, completed, expired
+    or lost): the parts must be sent again into a new multipart upload."""

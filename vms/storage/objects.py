@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import builtins
 import io
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, Protocol, cast
 
 import urllib3
 from minio import Minio
 from minio.commonconfig import ENABLED
-from minio.datatypes import Object
+from minio.datatypes import Object, Part
 from minio.deleteobjects import DeleteObject
 from minio.error import S3Error
 from minio.helpers import ObjectWriteResult
@@ -63,6 +63,15 @@ class ObjectInfo:
     content_type: str | None
     metadata: dict[str, str] = field(default_factory=dict)
     is_delete_marker: bool = False
+
+
+@dataclass(frozen=True)
+class MultipartUpload:
+    """A multipart upload that was started and neither completed nor aborted yet."""
+
+    key: str
+    upload_id: str
+    initiated: datetime | None
 
 
 @dataclass(frozen=True)
@@ -304,6 +313,78 @@ class ObjectStore:
             content_type=content_type or DEFAULT_CONTENT_TYPE,
             metadata={k.lower(): v for k, v in (metadata or {}).items()},
         )
+
+    # -- multipart uploads, part by part ---------------------------------------------------------------
+    # For a caller that produces the parts itself (e.g. while the bytes are still arriving). Nothing is
+    # visible under ``key`` until ``complete_multipart``; ``abort_multipart`` drops the parts. minio 7.2 has
+    # these S3 calls only as private methods of ``Minio`` (pinned version; tests run them against S3).
+
+    def start_multipart(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        content_type: str = DEFAULT_CONTENT_TYPE,
+        metadata: Mapping[str, str] | None = None,
+    ) -> str:
+        """CreateMultipartUpload; returns the upload id."""
+        headers: dict[str, str | list[str] | tuple[str]] = {
+            **encode_metadata(metadata),
+            "Content-Type": content_type or DEFAULT_CONTENT_TYPE,
+        }
+        with translated_errors(f"start a multipart upload to s3://{bucket}/{key}", self.endpoint):
+            return self._client._create_multipart_upload(bucket, key, headers)
+
+    def upload_part(
+        self, bucket: str, key: str, upload_id: str, number: int, data: bytes | bytearray | memoryview
+    ) -> str:
+        """UploadPart ``number`` (1..10000; every part but the last at least 5 MiB); returns its ETag.
+        Sending a number again replaces that part. MultipartUploadLost if the upload is gone.
+
+        ``data`` may be any contiguous bytes-like object (a reused buffer): minio hashes it for the request
+        signature and urllib3 sends it as it is, without a copy."""
+        with translated_errors(f"send part {number} of s3://{bucket}/{key}", self.endpoint):
+            return self._client._upload_part(bucket, key, cast(bytes, data), None, upload_id, number)
+
+    def complete_multipart(
+        self, bucket: str, key: str, upload_id: str, parts: Sequence[tuple[int, str]]
+    ) -> ObjectInfo:
+        """CompleteMultipartUpload from (number, ETag) pairs: the object (a new version) appears now.
+        Returns what ``stat`` says of that version; MultipartUploadLost if the upload or a part is gone."""
+        ordered = [Part(number, etag) for number, etag in sorted(parts)]
+        with translated_errors(f"complete the multipart upload of s3://{bucket}/{key}", self.endpoint):
+            result = self._client._complete_multipart_upload(bucket, key, upload_id, ordered)
+        version = result.version_id or result.http_headers.get("x-amz-version-id")
+        return self.stat(bucket, key, version_id=version if version not in (None, "null") else None)
+
+    def abort_multipart(self, bucket: str, key: str, upload_id: str) -> None:
+        """AbortMultipartUpload: its parts are dropped; an upload already gone is not an error."""
+        with translated_errors(f"abort the multipart upload of s3://{bucket}/{key}", self.endpoint):
+            try:
+                self._client._abort_multipart_upload(bucket, key, upload_id)
+            except S3Error as exc:
+                if exc.code != "NoSuchUpload":
+                    raise
+
+    def list_multipart_uploads(self, bucket: str, prefix: str = "") -> builtins.list[MultipartUpload]:
+        """Multipart uploads started under ``prefix`` and not completed or aborted yet."""
+        found: builtins.list[MultipartUpload] = []
+        key_marker: str | None = None
+        id_marker: str | None = None
+        with translated_errors(f"list multipart uploads in bucket '{bucket}'", self.endpoint):
+            while True:
+                page = self._client._list_multipart_uploads(
+                    bucket, prefix=prefix or None, key_marker=key_marker, upload_id_marker=id_marker
+                )
+                found += [
+                    MultipartUpload(u.object_name, u.upload_id, u.initiated_time)
+                    for u in page.uploads
+                    if u.upload_id
+                ]
+                if not page.is_truncated or not page.uploads:
+                    return found
+                # minio 7.2 drops NextUploadIdMarker: continue after the last upload of the page.
+                key_marker, id_marker = page.uploads[-1].object_name, page.uploads[-1].upload_id
 
     # -- reads ----------------------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from urllib3.exceptions import (
 
 from vms.storage.errors import (
     BucketNotFound,
+    MultipartUploadLost,
     ObjectLocked,
     ObjectNotFound,
     StorageAccessDenied,
@@ -28,6 +29,7 @@ from vms.storage.errors import (
 _NOT_FOUND_CODES = {"NoSuchKey", "NoSuchVersion", "NoSuchObject", "ResourceNotFound"}
 _CREDENTIAL_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken"}
 _LOCKED_CODES = {"ObjectLocked", "ObjectLockedError", "InvalidObjectState"}
+_MULTIPART_LOST_CODES = {"NoSuchUpload", "InvalidPart"}
 _UNAVAILABLE_STATUSES = {502, 503, 504}
 _UNAVAILABLE_CODES = {"SlowDown", "ServiceUnavailable", "RequestTimeout", "InternalError"}
 
@@ -67,6 +69,10 @@ def _from_s3_error(exc: S3Error, action: str, endpoint: str, denied_means_locked
         return BucketNotFound(f"cannot {action}: bucket '{exc.bucket_name}' does not exist")
     if code in _NOT_FOUND_CODES:
         return ObjectNotFound(f"cannot {action}: no such object")
+    if code in _MULTIPART_LOST_CODES:
+        return MultipartUploadLost(
+            f"cannot {action}: the multipart upload or one of its parts is not there (any more) ({detail})"
+        )
     if code in _LOCKED_CODES or (denied_means_locked and code == "AccessDenied"):
         return ObjectLocked(
             f"cannot {action}: the object is protected by a legal hold or retention ({detail})"

@@ -46,3 +46,30 @@ def test_sqlite_runs_in_wal_mode(tmp_path: object) -> None:
     with db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     db.dispose()
+
+
+def test_head_revision_is_read_without_alembic_as_alembic_reads_it() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from vms.db.engine import MIGRATIONS_DIR, script_heads
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    assert script_heads() == set(ScriptDirectory.from_config(config).get_heads())
+
+
+def test_a_restart_on_a_migrated_database_does_not_load_alembic(tmp_path: object) -> None:
+    """Alembic (~11 MB) is imported only when the schema is behind the scripts."""
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path}/vms.sqlite3"
+    script = (
+        "import sys; from vms.db import Database; db = Database(sys.argv[1]); "
+        "print(db.at_newest_revision()); db.migrate(); print('alembic' in sys.modules)"
+    )
+    first = subprocess.run([sys.executable, "-c", script, url], capture_output=True, text=True, check=True)
+    assert first.stdout.split() == ["False", "True"]  # created: Alembic ran
+    again = subprocess.run([sys.executable, "-c", script, url], capture_output=True, text=True, check=True)
+    assert again.stdout.split() == ["True", "False"]

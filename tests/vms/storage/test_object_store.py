@@ -18,6 +18,7 @@ from pattern_stream import MIB, PatternStream
 from vms.storage import (
     BucketNotFound,
     EmbeddedSeaweed,
+    MultipartUploadLost,
     ObjectLocked,
     ObjectNotFound,
     ObjectStore,
@@ -254,6 +255,49 @@ def test_legal_hold_refuses_delete_until_released(
     assert not object_store.legal_hold_is_on(locked_bucket, "case-7/photo.jpg", version)
     object_store.delete(locked_bucket, "case-7/photo.jpg", version_id=version)
     assert not object_store.exists(locked_bucket, "case-7/photo.jpg", version_id=version)
+
+
+def test_multipart_part_by_part_into_a_locked_bucket(object_store: ObjectStore, locked_bucket: str) -> None:
+    """Parts sent one by one (no Content-MD5: the signed payload hash covers them over plain HTTP) are
+    invisible until completed; the object is then a lockable version; parts can be replaced."""
+    data = bytes(range(256)) * (11 * MIB // 256) + b"tail"
+    key = "items/2026/11/27/streamed.mp4"
+    upload_id = object_store.start_multipart(
+        locked_bucket, key, content_type="video/mp4", metadata={"sha256": "abc", "uploaded-by": "li.na"}
+    )
+    etags = {n: object_store.upload_part(locked_bucket, key, upload_id, n, data[(n - 1) * PART : n * PART])
+             for n in (1, 2)}  # fmt: skip
+    etags[2] = object_store.upload_part(locked_bucket, key, upload_id, 2, data[PART : 2 * PART])  # again
+    etags[3] = object_store.upload_part(locked_bucket, key, upload_id, 3, data[2 * PART :])
+    assert not object_store.exists(locked_bucket, key)
+    assert list(object_store.list(locked_bucket, include_versions=True)) == []
+    pending = object_store.list_multipart_uploads(locked_bucket, prefix="items/")
+    assert [(u.key, u.upload_id) for u in pending] == [(key, upload_id)] and pending[0].initiated
+    with pytest.raises(MultipartUploadLost):  # a part S3 does not have
+        object_store.complete_multipart(locked_bucket, key, upload_id, [(1, etags[1]), (2, "0" * 32)])
+    info = object_store.complete_multipart(locked_bucket, key, upload_id, sorted(etags.items()))
+    assert (info.size, info.content_type, info.metadata["sha256"]) == (len(data), "video/mp4", "abc")
+    assert info.version_id and object_store.get_bytes(locked_bucket, key, info.version_id) == data
+    object_store.set_retention(
+        locked_bucket, key, "COMPLIANCE", datetime.now(UTC) + timedelta(days=1), info.version_id
+    )
+    with pytest.raises(ObjectLocked):
+        object_store.delete(locked_bucket, key, version_id=info.version_id)
+    assert object_store.list_multipart_uploads(locked_bucket) == []
+
+
+def test_aborted_multipart_leaves_nothing(object_store: ObjectStore, locked_bucket: str) -> None:
+    key = "items/aborted.mp4"
+    upload_id = object_store.start_multipart(locked_bucket, key)
+    object_store.upload_part(locked_bucket, key, upload_id, 1, b"x" * PART)
+    object_store.abort_multipart(locked_bucket, key, upload_id)
+    object_store.abort_multipart(locked_bucket, key, upload_id)  # already gone: not an error
+    assert object_store.list_multipart_uploads(locked_bucket) == []
+    assert list(object_store.list(locked_bucket, include_versions=True)) == []
+    with pytest.raises(MultipartUploadLost):
+        object_store.upload_part(locked_bucket, key, upload_id, 2, b"y" * PART)
+    with pytest.raises(MultipartUploadLost):
+        object_store.complete_multipart(locked_bucket, key, upload_id, [(1, "0" * 32)])
 
 
 def test_delete_many_reports_what_was_refused(object_store: ObjectStore, locked_bucket: str) -> None:
