@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set everything up (scripts/setup.sh), then run the checks: ruff, mypy, pytest.
+# Set everything up (scripts/setup.sh), then run the checks: ruff (lint and format), mypy, pytest.
 #
 #   sudo bash scripts/test.sh                 # everything, as CI does (.ci/run)
 #   sudo bash scripts/test.sh -k recorder -x  # extra arguments go to pytest
@@ -37,6 +37,7 @@ run_step() {  # run_step NAME COMMAND...
 }
 
 run_step ruff "$PY" -m ruff check .
+run_step ruff-format "$PY" -m ruff format --check .
 run_step mypy "$PY" -m mypy
 step "pytest"
 start=$SECONDS
@@ -49,8 +50,8 @@ case "$rc" in
   *) FAILED+=("pytest (exit $rc)") ;;
 esac
 
-printf '\n[test] durations: ruff %ss, mypy %ss, pytest %ss\n' \
-  "${SECONDS_TAKEN[ruff]}" "${SECONDS_TAKEN[mypy]}" "${SECONDS_TAKEN[pytest]}"
+printf '\n[test] durations: ruff %ss, ruff format %ss, mypy %ss, pytest %ss\n' \
+  "${SECONDS_TAKEN[ruff]}" "${SECONDS_TAKEN[ruff-format]}" "${SECONDS_TAKEN[mypy]}" "${SECONDS_TAKEN[pytest]}"
 if [ "${#FAILED[@]}" -gt 0 ]; then
   printf '%s[test] FAILED:%s\n' "$R" "$N"
   printf '  - %s\n' "${FAILED[@]}"

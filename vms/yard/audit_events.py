@@ -48,7 +48,10 @@ def _conditions(q: AuditQuery) -> list[ColumnElement[bool]]:
     e = AuditEvent
     out: list[ColumnElement[bool]] = []
     for column, value in (
-        (e.actor, q.actor), (e.action, q.action), (e.object_type, q.object_type), (e.object_id, q.object_id)
+        (e.actor, q.actor),
+        (e.action, q.action),
+        (e.object_type, q.object_type),
+        (e.object_id, q.object_id),
     ):
         if value is not None:
             out.append(column == value)
@@ -64,7 +67,11 @@ def search_audit(core: CoreServices, q: AuditQuery) -> AuditPage:
     with core.db.sessions() as s:
         total = s.scalar(select(func.count()).select_from(AuditEvent).where(*conditions)) or 0
         rows = s.execute(
-            select(AuditEvent).where(*conditions).order_by(AuditEvent.seq.desc()).limit(q.limit).offset(q.offset)
+            select(AuditEvent)
+            .where(*conditions)
+            .order_by(AuditEvent.seq.desc())
+            .limit(q.limit)
+            .offset(q.offset)
         ).scalars()
         items = [AuditEventView.model_validate(r, from_attributes=True) for r in rows]
     return AuditPage(items=items, total=total, limit=q.limit, offset=q.offset)

@@ -31,8 +31,20 @@ from vms.yard.times import parse_local_time
 from vms.yard.validation import describe
 
 CSV_COLUMNS = (
-    "number", "declaration_no", "containers", "goods", "site", "bay", "planned_start", "planned_end",
-    "actual_start", "actual_end", "status", "inspectors", "retention_days", "notes",
+    "number",
+    "declaration_no",
+    "containers",
+    "goods",
+    "site",
+    "bay",
+    "planned_start",
+    "planned_end",
+    "actual_start",
+    "actual_end",
+    "status",
+    "inspectors",
+    "retention_days",
+    "notes",
 )
 _LIST_COLUMNS = ("containers", "inspectors")
 _LIST_SEPARATORS = re.compile(r"[;,，；、\s]+")

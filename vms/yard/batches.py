@@ -37,8 +37,16 @@ ALLOWED_TRANSITIONS: dict[BatchStatus, frozenset[BatchStatus]] = {
     _S.CANCELLED: frozenset({_S.PLANNED}),  # planned again
 }
 _SNAPSHOT_FIELDS = (
-    "declaration_no", "containers", "goods", "planned_start", "planned_end", "actual_start", "actual_end",
-    "status", "retention_days", "notes",
+    "declaration_no",
+    "containers",
+    "goods",
+    "planned_start",
+    "planned_end",
+    "actual_start",
+    "actual_end",
+    "status",
+    "retention_days",
+    "notes",
 )
 
 
@@ -61,8 +69,14 @@ class BatchChange:
 def batch_view(b: InspectionBatch) -> BatchView:
     return BatchView(
         **{key: getattr(b, key) for key in _SNAPSHOT_FIELDS},
-        id=b.id, number=b.number, site=b.site.code if b.site else None, bay=b.bay.code if b.bay else None,
-        disputed=b.disputed, inspectors=b.inspectors, created_at=b.created_at, updated_at=b.updated_at,
+        id=b.id,
+        number=b.number,
+        site=b.site.code if b.site else None,
+        bay=b.bay.code if b.bay else None,
+        disputed=b.disputed,
+        inspectors=b.inspectors,
+        created_at=b.created_at,
+        updated_at=b.updated_at,
     )
 
 
@@ -75,7 +89,8 @@ def _snapshot(b: InspectionBatch) -> dict[str, Any]:
 
 def _query() -> Select[InspectionBatch]:
     return select(InspectionBatch).options(
-        selectinload(InspectionBatch.site), selectinload(InspectionBatch.bay),
+        selectinload(InspectionBatch.site),
+        selectinload(InspectionBatch.bay),
         selectinload(InspectionBatch.inspector_rows),
     )
 
@@ -170,10 +185,17 @@ class BatchService(YardService):
             conditions.append(_assigned_to(visible_to))
         with self.core.db.sessions() as s:
             total = s.scalar(select(func.count()).select_from(InspectionBatch).where(*conditions)) or 0
-            rows = s.execute(
-                _query().where(*conditions).order_by(InspectionBatch.id.desc())
-                .limit(query.limit).offset(query.offset)
-            ).scalars().all()
+            rows = (
+                s.execute(
+                    _query()
+                    .where(*conditions)
+                    .order_by(InspectionBatch.id.desc())
+                    .limit(query.limit)
+                    .offset(query.offset)
+                )
+                .scalars()
+                .all()
+            )
             items = [batch_view(b) for b in rows]
         return BatchPage(items=items, total=total, limit=query.limit, offset=query.offset)
 
@@ -206,8 +228,12 @@ class BatchService(YardService):
             _check_transition(batch.number, batch.status, target["status"])
             changes = _apply(s, batch, target)
             s.flush()
-            change = BatchChange(batch.id, batch.number, Outcome.UPDATED if changes else Outcome.UNCHANGED,
-                                 {"changes": changes})
+            change = BatchChange(
+                batch.id,
+                batch.number,
+                Outcome.UPDATED if changes else Outcome.UNCHANGED,
+                {"changes": changes},
+            )
         self.announce([change])
         return self.get(batch_id)
 

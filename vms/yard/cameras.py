@@ -134,9 +134,14 @@ class CameraService(YardService):
         with self.core.db.session() as s:
             _code_free(s, fields.code)
             cam = Camera(
-                code=fields.code, name=fields.name, main_url=fields.main_url, sub_url=fields.sub_url,
-                username=fields.username, password_encrypted=self.core.secrets.encrypt(fields.password),
-                enabled=fields.enabled, retention_days=fields.retention_days,
+                code=fields.code,
+                name=fields.name,
+                main_url=fields.main_url,
+                sub_url=fields.sub_url,
+                username=fields.username,
+                password_encrypted=self.core.secrets.encrypt(fields.password),
+                enabled=fields.enabled,
+                retention_days=fields.retention_days,
                 site=_site_by_code(s, fields.site),
             )
             s.add(cam)
@@ -193,9 +198,7 @@ class CameraService(YardService):
 
 
 def _query() -> Any:
-    return select(Camera).options(
-        selectinload(Camera.site), selectinload(Camera.bays).selectinload(Bay.site)
-    )
+    return select(Camera).options(selectinload(Camera.site), selectinload(Camera.bays).selectinload(Bay.site))
 
 
 def _camera(s: Session, camera_id: int) -> Camera:

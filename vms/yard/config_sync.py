@@ -69,8 +69,12 @@ def sync_config(core: CoreServices) -> SyncReport:
         report.changed_cameras = sorted({c.id for c in cameras.values() if _touched(report, c.code)})
     for action, object_type, object_id, detail in report.events:
         core.audit.record(
-            CONFIG_ACTOR.name, action, object_type=object_type, object_id=object_id,
-            client=CONFIG_ACTOR.client, detail=detail,
+            CONFIG_ACTOR.name,
+            action,
+            object_type=object_type,
+            object_id=object_id,
+            client=CONFIG_ACTOR.client,
+            detail=detail,
         )
     for camera_id in report.changed_cameras:
         call_hooks(core.providers, CAMERA_CHANGED, camera_id)
@@ -124,7 +128,9 @@ def _sync_camera(
     site = sites.get(cfg.site) if cfg.site else None
     if cam is None:
         cam = Camera(
-            code=cfg.code, site=site, password_encrypted=secrets.encrypt(cfg.password),
+            code=cfg.code,
+            site=site,
+            password_encrypted=secrets.encrypt(cfg.password),
             **{key: getattr(cfg, key) for key in _CAMERA_FIELDS},
         )
         s.add(cam)

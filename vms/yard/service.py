@@ -15,6 +15,10 @@ class YardService:
 
     def audit(self, action: str, object_type: str, object_id: str | int, detail: dict[str, Any]) -> None:
         self.core.audit.record(
-            self.actor.name, action, object_type=object_type, object_id=object_id, client=self.actor.client,
+            self.actor.name,
+            action,
+            object_type=object_type,
+            object_id=object_id,
+            client=self.actor.client,
             detail=detail,
         )

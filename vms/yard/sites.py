@@ -227,6 +227,13 @@ class SiteService(YardService):
 
 
 __all__ = [
-    "BayCoverage", "BayFields", "BayPatch", "BayView", "CameraRef", "SiteFields",
-    "SitePatch", "SiteService", "SiteView",
+    "BayCoverage",
+    "BayFields",
+    "BayPatch",
+    "BayView",
+    "CameraRef",
+    "SiteFields",
+    "SitePatch",
+    "SiteService",
+    "SiteView",
 ]

@@ -18,6 +18,13 @@ def issue_token(core: CoreServices, username: str) -> str:
     with core.db.session() as s:
         user = s.query(User).filter_by(username=username).one()
         now = utcnow()
-        s.add(AuthSession(token_hash=token_hash(token), user_id=user.id, created_at=now,
-                          expires_at=now + timedelta(hours=1), client="test"))
+        s.add(
+            AuthSession(
+                token_hash=token_hash(token),
+                user_id=user.id,
+                created_at=now,
+                expires_at=now + timedelta(hours=1),
+                client="test",
+            )
+        )
     return token

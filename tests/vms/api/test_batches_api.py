@@ -142,8 +142,9 @@ def test_dispute_is_audited_and_announced(
 
     on = client.post(f"/api/batches/{batch['id']}/dispute", json={"reason": "货主申诉"}, headers=reviewer)
     twice = client.post(f"/api/batches/{batch['id']}/dispute", json={"reason": "货主申诉"}, headers=reviewer)
-    off = client.request("DELETE", f"/api/batches/{batch['id']}/dispute", json={"reason": "已和解"},
-                         headers=reviewer)
+    off = client.request(
+        "DELETE", f"/api/batches/{batch['id']}/dispute", json={"reason": "已和解"}, headers=reviewer
+    )
 
     assert on.json()["disputed"] is True and twice.status_code == 200
     assert off.json()["disputed"] is False

@@ -113,8 +113,9 @@ def body_for(app: FastAPI, route: Any, method: str) -> Any:
 def world(core: CoreServices) -> dict[str, str]:
     """One object of each kind to fill path parameters; returns parameter name -> value."""
     site = SiteService(core, TEST_ACTOR).create(SiteFields(code="SITE-1", name="一号场地"))
-    CameraService(core, TEST_ACTOR).create(CameraFields(code="CAM-1", main_url="rtsp://10.0.0.1/main",
-                                                        password="cam-secret", site="SITE-1"))
+    CameraService(core, TEST_ACTOR).create(
+        CameraFields(code="CAM-1", main_url="rtsp://10.0.0.1/main", password="cam-secret", site="SITE-1")
+    )
     bay = SiteService(core, TEST_ACTOR).create_bay(site.id, BayFields(code="BAY-1", cameras=["CAM-1"]))
     batch = BatchService(core, TEST_ACTOR).create(
         BatchCreate(number="批次-001", site="SITE-1", bay="BAY-1", inspectors=["inspector"])
@@ -127,8 +128,13 @@ def world(core: CoreServices) -> dict[str, str]:
         core.auth.create_user(role.value, PASSWORD, role)
     camera_id = CameraService(core, TEST_ACTOR).get_by_code("CAM-1").id
     return {
-        "site_id": str(site.id), "bay_id": str(bay.id), "camera_id": str(camera_id),
-        "batch_id": str(batch.id), "number": "批次-001", "user_id": str(target.id), "key_id": str(key.id),
+        "site_id": str(site.id),
+        "bay_id": str(bay.id),
+        "camera_id": str(camera_id),
+        "batch_id": str(batch.id),
+        "number": "批次-001",
+        "user_id": str(target.id),
+        "key_id": str(key.id),
     }
 
 
@@ -149,15 +155,19 @@ def test_every_route_declares_exactly_one_permission(core: CoreServices) -> None
     app = build_api(core, extra_routers=part_routers())
     undeclared = [
         f"{sorted(r.methods)} {r.path}: {len(declarations(r))} declarations"
-        for r in api_routes(app) if len(declarations(r)) != 1
+        for r in api_routes(app)
+        if len(declarations(r)) != 1
     ]
     assert not undeclared, "declare exactly one require(...) or public():\n" + "\n".join(undeclared)
 
 
 def test_role_matrix(core: CoreServices, world: dict[str, str], integration_key: str) -> None:
     app = build_api(core, extra_routers=part_routers())
-    callers = [Caller("anonymous", None), *(Caller(r.value, r) for r in USER_ROLES),
-               Caller("integration key", Role.INTEGRATION)]
+    callers = [
+        Caller("anonymous", None),
+        *(Caller(r.value, r) for r in USER_ROLES),
+        Caller("integration key", Role.INTEGRATION),
+    ]
     failures: list[str] = []
     with TestClient(app, raise_server_exceptions=False) as client:
         for route in api_routes(app):
@@ -188,8 +198,17 @@ def test_matrix_covers_the_core_routes(core: CoreServices) -> None:
     app = build_api(core, extra_routers=part_routers())
     paths = {r.path for r in api_routes(app)}
     assert len(paths) > 20
-    for expected in ("/api/sites", "/api/cameras/{camera_id}", "/api/batches/by-number/{number}",
-                     "/api/users/{user_id}/password", "/api/api-keys/{key_id}", "/api/audit/verify"):
+    for expected in (
+        "/api/sites",
+        "/api/cameras/{camera_id}",
+        "/api/batches/by-number/{number}",
+        "/api/users/{user_id}/password",
+        "/api/api-keys/{key_id}",
+        "/api/audit/verify",
+    ):
         assert expected in paths
-    assert any(isinstance(d, Require) and d.permission is Permission.BATCHES_DISPUTE
-               for r in api_routes(app) for d in declarations(r))
+    assert any(
+        isinstance(d, Require) and d.permission is Permission.BATCHES_DISPUTE
+        for r in api_routes(app)
+        for d in declarations(r)
+    )

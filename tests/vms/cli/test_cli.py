@@ -35,8 +35,17 @@ def _core(run: Callable[..., Result], tmp_path: Path) -> CoreServices:
 
 
 def test_user_commands(run: Callable[..., Result], tmp_path: Path) -> None:
-    added = run("user", "add", "zhang", "--role", "inspector", "--display-name", "张三", "--password-stdin",
-                stdin=PASSWORD + "\n")
+    added = run(
+        "user",
+        "add",
+        "zhang",
+        "--role",
+        "inspector",
+        "--display-name",
+        "张三",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
     assert added.exit_code == 0, added.output
     prompted = run("user", "add", "wang", "--role", "operator", stdin=f"{PASSWORD}\n{PASSWORD}\n")
     assert prompted.exit_code == 0, prompted.output
@@ -56,8 +65,19 @@ def test_user_commands(run: Callable[..., Result], tmp_path: Path) -> None:
 
 
 def test_camera_commands(run: Callable[..., Result]) -> None:
-    added = run("camera", "add", "C1", "--main-url", "rtsp://10.0.0.1/main", "--name", "北门",
-                "--username", "view", "--password-stdin", stdin="cam-secret\n")
+    added = run(
+        "camera",
+        "add",
+        "C1",
+        "--main-url",
+        "rtsp://10.0.0.1/main",
+        "--name",
+        "北门",
+        "--username",
+        "view",
+        "--password-stdin",
+        stdin="cam-secret\n",
+    )
     assert added.exit_code == 0, added.output
     listed = run("camera", "list")
     assert "北门" in listed.output and "cam-secret" not in listed.output and "set" in listed.output
@@ -111,7 +131,12 @@ def test_real_command_line(tmp_path: Path) -> None:
     assert helped.returncode == 0 and "batch" in helped.stdout and "audit" in helped.stdout
     config = tmp_path / "bad.yaml"
     config.write_text("timezone: Mars/Olympus\n", encoding="utf-8")
-    failed = subprocess.run([str(VMS), "--config", str(config), "audit", "verify"], capture_output=True,
-                            text=True, timeout=60, check=False)
+    failed = subprocess.run(
+        [str(VMS), "--config", str(config), "audit", "verify"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert failed.returncode == 2
     assert failed.stderr.count("\n") == 1 and "timezone" in failed.stderr and "Traceback" not in failed.stderr

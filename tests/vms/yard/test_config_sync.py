@@ -19,8 +19,15 @@ YARD: dict[str, Any] = {
     "sites": [
         {"code": "QD", "name": "青岛前湾", "bays": [{"code": "B1", "name": "一号位", "cameras": ["C1"]}]}
     ],
-    "cameras": [{"code": "C1", "name": "北门", "site": "QD", "main_url": "rtsp://10.0.0.1/main",
-                 "password": "cam-pass"}],
+    "cameras": [
+        {
+            "code": "C1",
+            "name": "北门",
+            "site": "QD",
+            "main_url": "rtsp://10.0.0.1/main",
+            "password": "cam-pass",
+        }
+    ],
 }
 
 
@@ -71,9 +78,7 @@ def test_file_values_win_for_written_keys(
     assert cam.main_url == "rtsp://10.0.0.9/main" and cam.enabled is False
 
 
-def test_credentials_in_url_refused(
-    core: CoreServices, settings_factory: Callable[..., Settings]
-) -> None:
+def test_credentials_in_url_refused(core: CoreServices, settings_factory: Callable[..., Settings]) -> None:
     bad = {"cameras": [{"code": "C1", "main_url": "rtsp://admin:pw@10.0.0.1/main"}]}
     core = _core_with(core, settings_factory(database={"url": core.db.url}, **bad))
     with pytest.raises(ConfigError, match="username and password"):

@@ -25,7 +25,9 @@ def list_api_keys(
 
 @router.post("", response_model=ApiKeyCreated, status_code=201)
 def create_api_key(
-    body: ApiKeyCreate, request: Request, core: Core,
+    body: ApiKeyCreate,
+    request: Request,
+    core: Core,
     principal: Principal = require(Permission.API_KEYS_MANAGE),
 ) -> ApiKeyCreated:
     """Create a key; the response's ``key`` is the only time it is shown."""

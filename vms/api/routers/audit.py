@@ -38,8 +38,14 @@ def list_events(
 ) -> AuditPage:
     """Events matching every filter given, newest first."""
     query = AuditQuery(
-        actor=actor, action=action, object_type=object_type, object_id=object_id,
-        start=aware_query_time(start, "from"), end=aware_query_time(end, "to"), limit=limit, offset=offset,
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        start=aware_query_time(start, "from"),
+        end=aware_query_time(end, "to"),
+        limit=limit,
+        offset=offset,
     )
     return search_audit(core, query)
 
@@ -50,6 +56,8 @@ def verify(core: Core, principal: Principal = require(Permission.AUDIT_READ)) ->
     result = core.audit.verify()
     brk = result.first_break
     return VerifyReport(
-        ok=result.ok, events=result.events, broken_at=brk.seq if brk else None,
+        ok=result.ok,
+        events=result.events,
+        broken_at=brk.seq if brk else None,
         reason=str(brk) if brk else None,
     )

@@ -66,9 +66,19 @@ def list_batches(
 ) -> BatchPage:
     """Batches matching every filter given, newest first, with the total count for paging."""
     query = BatchQuery(
-        number=number, number_contains=number_contains, declaration=declaration, container=container,
-        site=site, bay=bay, start=aware_query_time(start, "from"), end=aware_query_time(end, "to"),
-        inspector=inspector, statuses=tuple(status or ()), disputed=disputed, limit=limit, offset=offset,
+        number=number,
+        number_contains=number_contains,
+        declaration=declaration,
+        container=container,
+        site=site,
+        bay=bay,
+        start=aware_query_time(start, "from"),
+        end=aware_query_time(end, "to"),
+        inspector=inspector,
+        statuses=tuple(status or ()),
+        disputed=disputed,
+        limit=limit,
+        offset=offset,
     )
     return _batches(core, principal, request).search(query, visible_to=inspector_scope(principal))
 
@@ -90,7 +100,11 @@ def get_batch_by_number(
 
 @router.put("/by-number/{number}", response_model=BatchView)
 def upsert_batch(
-    number: NumberPath, body: BatchFields, request: Request, response: Response, core: Core,
+    number: NumberPath,
+    body: BatchFields,
+    request: Request,
+    response: Response,
+    core: Core,
     principal: Principal = require(Permission.BATCHES_WRITE),
 ) -> BatchView:
     """The feed: create the batch (201) or bring it to this body (200); sending it again changes nothing.
@@ -111,7 +125,10 @@ def get_batch(
 
 @router.patch("/{batch_id}", response_model=BatchView)
 def update_batch(
-    batch_id: int, body: BatchPatch, request: Request, core: Core,
+    batch_id: int,
+    body: BatchPatch,
+    request: Request,
+    core: Core,
     principal: Principal = require(Permission.BATCHES_WRITE),
 ) -> BatchView:
     """Change the fields sent; ``null`` clears a field."""
@@ -120,7 +137,10 @@ def update_batch(
 
 @router.post("/{batch_id}/dispute", response_model=BatchView)
 def dispute_batch(
-    batch_id: int, body: DisputeRequest, request: Request, core: Core,
+    batch_id: int,
+    body: DisputeRequest,
+    request: Request,
+    core: Core,
     principal: Principal = require(Permission.BATCHES_DISPUTE),
 ) -> BatchView:
     """Mark the batch disputed (its footage and evidence are then kept under legal hold)."""
@@ -129,7 +149,10 @@ def dispute_batch(
 
 @router.delete("/{batch_id}/dispute", response_model=BatchView)
 def undispute_batch(
-    batch_id: int, body: DisputeRequest, request: Request, core: Core,
+    batch_id: int,
+    body: DisputeRequest,
+    request: Request,
+    core: Core,
     principal: Principal = require(Permission.BATCHES_DISPUTE),
 ) -> BatchView:
     """Clear the disputed flag; the body gives the reason."""

@@ -39,7 +39,10 @@ def get_camera(
 
 @router.patch("/{camera_id}", response_model=CameraView)
 def update_camera(
-    camera_id: int, body: CameraPatch, request: Request, core: Core,
+    camera_id: int,
+    body: CameraPatch,
+    request: Request,
+    core: Core,
     principal: Principal = require(Permission.CAMERAS_WRITE),
 ) -> CameraView:
     """Change the fields sent; ``"password": null`` clears the stored password."""

@@ -50,7 +50,10 @@ def get_site(
 
 @router.patch("/{site_id}", response_model=SiteView)
 def update_site(
-    site_id: int, body: SitePatch, request: Request, core: Core,
+    site_id: int,
+    body: SitePatch,
+    request: Request,
+    core: Core,
     principal: Principal = require(Permission.SITES_WRITE),
 ) -> SiteView:
     return _sites(core, principal, request).update(site_id, body)
@@ -67,7 +70,10 @@ def delete_site(
 
 @router.post("/{site_id}/bays", response_model=BayView, status_code=201)
 def create_bay(
-    site_id: int, body: BayFields, request: Request, core: Core,
+    site_id: int,
+    body: BayFields,
+    request: Request,
+    core: Core,
     principal: Principal = require(Permission.SITES_WRITE),
 ) -> BayView:
     return _sites(core, principal, request).create_bay(site_id, body)
@@ -75,7 +81,11 @@ def create_bay(
 
 @router.patch("/{site_id}/bays/{bay_id}", response_model=BayView)
 def update_bay(
-    site_id: int, bay_id: int, body: BayPatch, request: Request, core: Core,
+    site_id: int,
+    bay_id: int,
+    body: BayPatch,
+    request: Request,
+    core: Core,
     principal: Principal = require(Permission.SITES_WRITE),
 ) -> BayView:
     return _sites(core, principal, request).update_bay(site_id, bay_id, body)
@@ -83,7 +93,10 @@ def update_bay(
 
 @router.delete("/{site_id}/bays/{bay_id}", status_code=204)
 def delete_bay(
-    site_id: int, bay_id: int, request: Request, core: Core,
+    site_id: int,
+    bay_id: int,
+    request: Request,
+    core: Core,
     principal: Principal = require(Permission.SITES_WRITE),
 ) -> Response:
     """Delete a bay; 409 while batches use it."""
@@ -93,7 +106,10 @@ def delete_bay(
 
 @router.get("/{site_id}/bays/{bay_id}/cameras", response_model=list[CameraRef])
 def bay_cameras(
-    site_id: int, bay_id: int, request: Request, core: Core,
+    site_id: int,
+    bay_id: int,
+    request: Request,
+    core: Core,
     principal: Principal = require(Permission.SITES_READ),
 ) -> list[CameraRef]:
     """The cameras covering a bay."""
@@ -102,7 +118,11 @@ def bay_cameras(
 
 @router.put("/{site_id}/bays/{bay_id}/cameras", response_model=list[CameraRef])
 def set_bay_cameras(
-    site_id: int, bay_id: int, body: BayCoverage, request: Request, core: Core,
+    site_id: int,
+    bay_id: int,
+    body: BayCoverage,
+    request: Request,
+    core: Core,
     principal: Principal = require(Permission.SITES_WRITE),
 ) -> list[CameraRef]:
     """Replace the list of cameras covering a bay."""

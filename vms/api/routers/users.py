@@ -39,7 +39,10 @@ def get_user(
 
 @router.patch("/{user_id}", response_model=UserView)
 def update_user(
-    user_id: int, body: UserPatch, request: Request, core: Core,
+    user_id: int,
+    body: UserPatch,
+    request: Request,
+    core: Core,
     principal: Principal = require(Permission.USERS_WRITE),
 ) -> UserView:
     """Change role, active flag, display name or language; deactivating ends the user's sessions."""
@@ -48,7 +51,10 @@ def update_user(
 
 @router.post("/{user_id}/password", status_code=204)
 def reset_password(
-    user_id: int, body: PasswordReset, request: Request, core: Core,
+    user_id: int,
+    body: PasswordReset,
+    request: Request,
+    core: Core,
     principal: Principal = require(Permission.USERS_WRITE),
 ) -> Response:
     """Set a new password; the user's sessions end."""
