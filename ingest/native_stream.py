@@ -86,6 +86,7 @@ class _Track:
     rtcp_start_us: int | None = None
     last_pts: int | None = None
     frame_step: int = 0
+    last_step: int = 0
 
 
 class NativeRtspStream:
@@ -292,10 +293,15 @@ class NativeRtspStream:
             return
         if track.last_pts is not None:
             step = extended - track.last_pts
-            if step < 0:
+            if -track.media.clock_rate < step < 0:  # a reordered frame; a larger step back is a reset
                 raise NativeDeclined("the camera sends B-frames")
             if step > 0:
-                track.frame_step = step
+                # A frame lasts until the next one. A step far longer than the last frames' is a hole in the
+                # stream, not a frame duration, unless the camera keeps that pace (its frame rate changed).
+                usual = max(2 * track.frame_step, track.media.clock_rate // 10)
+                if step <= usual or abs(step - track.last_step) * 10 <= step:
+                    track.frame_step = step
+                track.last_step = step
         self._publish(track, unit, extended, arrival)
 
     def _audio_unit(self, track: _Track, unit: AccessUnit, extended: int, arrival: float) -> None:
