@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
@@ -54,8 +55,9 @@ class Depacketizer(Protocol):
 Payload = bytes | memoryview
 
 
-class _VideoDepacketizer:
-    """What H.264 and H.265 share: assembling an access unit, losses, parameter sets."""
+class _VideoDepacketizer(ABC):
+    """What H.264 and H.265 share: assembling an access unit, losses, parameter sets, and the steps of
+    fragmentation and aggregation, whose packet layouts differ only in the NAL unit header's size."""
 
     codec_name = ""
     _param_types: tuple[int, ...] = ()
@@ -83,8 +85,13 @@ class _VideoDepacketizer:
         self._params_seen = 0
 
     @staticmethod
+    @abstractmethod
     def _nal_type(nal: Payload) -> int:
-        raise NotImplementedError
+        """The type of a NAL unit from its header."""
+
+    @abstractmethod
+    def _single(self, nal: Payload, nal_type: int) -> None:
+        """Add one whole NAL unit to the access unit."""
 
     def extradata(self) -> bytes:
         return self._params_annexb
@@ -99,6 +106,56 @@ class _VideoDepacketizer:
             self._params_annexb = b"".join(
                 START_CODE + self._params[t] for t in self._param_types if t in self._params
             )
+
+    def _arrive(self, timestamp: int, sequence: int, out: list[AccessUnit]) -> None:
+        """A packet came: note a gap before it, and finish the access unit if a new one begins."""
+        if sequence != self._next_sequence and self._next_sequence >= 0:
+            self._gap()
+        self._next_sequence = (sequence + 1) & 0xFFFF
+        if timestamp != self._timestamp:
+            if self._pieces or self._broken:
+                self._finish(out)
+            self._timestamp = timestamp
+
+    def _continue_fragment(self, payload: Payload, header: int, offset: int) -> None:
+        """Add a fragment's data (``payload[offset:]``); a fragment whose start is missing is dropped."""
+        if not header & 0x80 and not self._fragment:
+            self._lose()  # no start: its first part is missing
+            return
+        self._pieces.append(payload[offset:])
+        if header & 0x40:  # end
+            self._fragment = False
+            if self._fragment_param >= 0:
+                nal = b"".join(self._pieces[self._fragment_param :])[4:]
+                self._fragment_param = -1
+                self._set_param(self._nal_type(nal), nal)
+
+    def _not_a_fragment(self) -> None:
+        if self._fragment:  # a fragmented NAL unit never ended
+            self._fragment = False
+            self._fragment_param = -1
+            self._lose()
+
+    def _aggregated(self, payload: Payload, position: int, smallest: int) -> None:
+        """The NAL units of an aggregation packet (STAP-A, AP), each after its 16-bit size."""
+        size = len(payload)
+        while position < size:
+            if position + 2 >= size:
+                self._lose()
+                return
+            end = position + 2 + ((payload[position] << 8) | payload[position + 1])
+            if end > size or end < position + 2 + smallest:
+                self._lose()
+                return
+            position += 2
+            nal = payload[position:end]
+            self._single(nal, self._nal_type(nal))
+            position = end
+
+    def _end(self, out: list[AccessUnit], marker: bool) -> list[AccessUnit]:
+        if marker and not self._fragment:
+            self._finish(out)
+        return out
 
     def _gap(self) -> None:
         """Packets are missing: drop the access unit being assembled, if any, and what follows until a
@@ -152,13 +209,7 @@ class H264Depacketizer(_VideoDepacketizer):
 
     def push(self, payload: Payload, timestamp: int, marker: bool, sequence: int) -> list[AccessUnit]:
         out: list[AccessUnit] = []
-        if sequence != self._next_sequence and self._next_sequence >= 0:
-            self._gap()
-        self._next_sequence = (sequence + 1) & 0xFFFF
-        if timestamp != self._timestamp:
-            if self._pieces or self._broken:
-                self._finish(out)
-            self._timestamp = timestamp
+        self._arrive(timestamp, sequence, out)
         size = len(payload)
         if size:
             nal_type = payload[0] & 0x1F
@@ -175,45 +226,17 @@ class H264Depacketizer(_VideoDepacketizer):
                         self._fragment_param = len(self._pieces) if nal_type == 7 or nal_type == 8 else -1
                         self._pieces.append(_H264_STARTS[(payload[0] & 0xE0) | nal_type])
                         self._fragment = True
-                    elif not self._fragment:
-                        self._lose()  # no start: its first part is missing
-                        return self._end(out, marker)
-                    self._pieces.append(payload[2:])
-                    if header & 0x40:  # end
-                        self._fragment = False
-                        if self._fragment_param >= 0:
-                            nal = b"".join(self._pieces[self._fragment_param :])[4:]
-                            self._fragment_param = -1
-                            self._set_param(nal[0] & 0x1F, nal)
+                    self._continue_fragment(payload, header, 2)
             else:
-                if self._fragment:  # a fragmented NAL unit never ended
-                    self._fragment = False
-                    self._fragment_param = -1
-                    self._lose()
+                self._not_a_fragment()
                 if nal_type < 24:
                     self._single(payload, nal_type)
                 elif nal_type == 24:  # STAP-A
-                    position = 1
-                    while position < size:
-                        if position + 2 >= size:
-                            self._lose()
-                            break
-                        end = position + 2 + ((payload[position] << 8) | payload[position + 1])
-                        if end > size or end == position + 2:
-                            self._lose()
-                            break
-                        position += 2
-                        self._single(payload[position:end], payload[position] & 0x1F)
-                        position = end
+                    self._aggregated(payload, 1, 1)
                 elif nal_type != 30 and nal_type != 31:
                     # STAP-B, MTAP, FU-B (interleaved mode) and reserved types; 30/31 may be ignored
                     self._lose()
         return self._end(out, marker)
-
-    def _end(self, out: list[AccessUnit], marker: bool) -> list[AccessUnit]:
-        if marker and not self._fragment:
-            self._finish(out)
-        return out
 
     def _nal_start(self, nal_type: int, first_payload_byte: int) -> None:
         if 1 <= nal_type <= 5:
@@ -256,13 +279,7 @@ class H265Depacketizer(_VideoDepacketizer):
 
     def push(self, payload: Payload, timestamp: int, marker: bool, sequence: int) -> list[AccessUnit]:
         out: list[AccessUnit] = []
-        if sequence != self._next_sequence and self._next_sequence >= 0:
-            self._gap()
-        self._next_sequence = (sequence + 1) & 0xFFFF
-        if timestamp != self._timestamp:
-            if self._pieces or self._broken:
-                self._finish(out)
-            self._timestamp = timestamp
+        self._arrive(timestamp, sequence, out)
         size = len(payload)
         if size >= 2:
             nal_type = (payload[0] >> 1) & 0x3F
@@ -284,46 +301,18 @@ class H265Depacketizer(_VideoDepacketizer):
                             start = self._starts[key] = START_CODE + bytes((first, payload[1]))
                         self._pieces.append(start)
                         self._fragment = True
-                    elif not self._fragment:
-                        self._lose()
-                        return self._end(out, marker)
-                    self._pieces.append(payload[3:])
-                    if header & 0x40:  # end
-                        self._fragment = False
-                        if self._fragment_param >= 0:
-                            nal = b"".join(self._pieces[self._fragment_param :])[4:]
-                            self._fragment_param = -1
-                            self._set_param((nal[0] >> 1) & 0x3F, nal)
+                    self._continue_fragment(payload, header, 3)
             else:
-                if self._fragment:
-                    self._fragment = False
-                    self._fragment_param = -1
-                    self._lose()
+                self._not_a_fragment()
                 if nal_type < 48:
                     self._single(payload, nal_type)
                 elif nal_type == 48:  # AP
-                    position = 2
-                    while position < size:
-                        if position + 2 >= size:
-                            self._lose()
-                            break
-                        end = position + 2 + ((payload[position] << 8) | payload[position + 1])
-                        if end > size or end < position + 4:
-                            self._lose()
-                            break
-                        position += 2
-                        self._single(payload[position:end], (payload[position] >> 1) & 0x3F)
-                        position = end
+                    self._aggregated(payload, 2, 2)
                 elif nal_type == 50:  # PACI: its payload header extensions are not understood here
                     self._lose()
         elif size:
             self._lose()
         return self._end(out, marker)
-
-    def _end(self, out: list[AccessUnit], marker: bool) -> list[AccessUnit]:
-        if marker and not self._fragment:
-            self._finish(out)
-        return out
 
     def _nal_start(self, nal_type: int, first_payload_byte: int) -> None:
         if nal_type < 32:
