@@ -51,6 +51,7 @@ from typing import Any, ClassVar
 import av
 
 import viewer.webrtc.session as session_module
+from bench.chromium import CHROMIUM, CHROMIUM_ARGS
 from bench.live_capacity import LineProcess
 from bench.live_node import BenchNode, start_camera, start_node
 from bench.procstat import load_average, machine_description
@@ -60,19 +61,6 @@ from ingest.subscription import Subscription
 from viewer.webrtc.timeline import Timeline
 from viewer.webrtc.track import HubVideoTrack
 
-CHROMIUM = os.environ.get("VMS_TEST_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--allow-loopback-in-peer-connection",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-    "--autoplay-policy=no-user-gesture-required",
-    "--disable-dev-shm-usage",
-]
 RTP_WRAP = 2**32
 GOALS_MS = {"latency_median": 150.0, "first_frame_median": 1000.0}
 

@@ -52,23 +52,16 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import av
 
+from bench.footage import Footage, footage_from_h264, record_footage
 from bench.procstat import load_average, machine_description, process_sample
-from ingest.description import VideoTrack
-from ingest.hub import StreamHub
-from ingest.output_streams import capture_codec_template
-from ingest.packet import ClockSource, MediaKind, MediaPacket
-from ingest.subscription import DeliveryMode
 from recorder.index import NewSegment, SegmentIndex
 from recorder.models import StreamKind
 from recorder.segment_files import SpooledSegment
-from recorder.segment_writer import SegmentWriter
-from recorder.spool import Spool
 from recorder.uploader import object_key
 from vms.demo.simcam import sample_video
 from vms.storage import EmbeddedSeaweed, ObjectStore
@@ -218,88 +211,23 @@ def _plane_bytes(plane: Any, line_size: int, rows: int) -> bytes:
     return b"".join(data[y * plane.line_size : y * plane.line_size + width] + pad for y in range(rows))
 
 
-@dataclass(frozen=True)
-class Footage:
-    track: VideoTrack
-    frames: list[tuple[bytes, bool]]
-
-
 def load_footage(path: Path, variant: Variant) -> Footage:
-    with av.open(str(path), format="h264") as src:
-        video = src.streams.video[0]
-        template = capture_codec_template(video)
-        frames = [(bytes(p), bool(p.is_keyframe)) for p in src.demux(video) if p.size]
-    track = VideoTrack(
-        codec_name="h264",
-        width=variant.width,
-        height=variant.height,
-        time_base=Fraction(1, 90000),
-        extradata=b"",
-        codec_template=template,
-        frame_rate=Fraction(FPS),
-    )
-    return Footage(track, frames)
-
-
-class _Events:
-    def __init__(self) -> None:
-        self.segments: list[SpooledSegment] = []
-
-    def segment_finished(self, segment: SpooledSegment) -> None:
-        self.segments.append(segment)
-
-    def recording_interrupted(self, at: datetime, reason: Any, detail: str) -> None:
-        pass
-
-    def recording_resumed(self, at: datetime) -> None:
-        pass
+    return footage_from_h264(path, variant.width, variant.height, FPS)
 
 
 def record(footage: Footage, spool_dir: Path, camera_id: int, code: str) -> list[SpooledSegment]:
     """Cut the footage into segments with the recorder's SegmentWriter (as tests/viewer/replay_fixtures
     does): frame n recorded at ``T0 + n / 25`` s, one camera connection."""
-    hub = StreamHub(code)
-    subscription = hub.subscribe("recorder", DeliveryMode.LOSSLESS)
-    events = _Events()
-    writer = SegmentWriter(
-        camera_id=camera_id,
-        camera_code=code,
-        stream=StreamKind.MAIN,
-        spool=Spool(spool_dir, 1 << 34),
-        events=events,
+    return record_footage(
+        footage,
+        spool_dir,
+        camera_id,
+        code,
+        frame_time=frame_time,
+        fps=FPS,
         segment_seconds=SEGMENT_SECONDS,
+        spool_bytes=1 << 34,
     )
-    step = 90000 // FPS
-    epoch = hub.begin_epoch(footage.track).epoch
-    for n, (data, key) in enumerate(footage.frames):
-        hub.publish(
-            MediaPacket(
-                kind=MediaKind.VIDEO,
-                data=data,
-                pts=n * step,
-                dts=n * step,
-                duration=step,
-                time_base=Fraction(1, 90000),
-                is_keyframe=key,
-                wall_time=frame_time(n).timestamp(),
-                clock_source=ClockSource.RTCP,
-                epoch=epoch,
-            )
-        )
-        _pump(subscription, writer)
-    hub.end_epoch()
-    _pump(subscription, writer)
-    writer.close()
-    hub.close()
-    return events.segments
-
-
-def _pump(subscription: Any, writer: SegmentWriter) -> None:
-    while True:
-        try:
-            writer.handle(subscription.get(timeout=0))
-        except TimeoutError:
-            return
 
 
 def frame_time(number: int) -> datetime:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.chromium import CHROMIUM
 from bench.live_capacity import CapacityConfig, markdown_table, run_capacity
-from bench.live_latency import CHROMIUM
 from vms.demo.simcam import sample_video
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

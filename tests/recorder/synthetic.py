@@ -10,9 +10,9 @@ from fractions import Fraction
 
 import av
 
+from bench.footage import footage_from_h264
 from ingest.description import VideoTrack
 from ingest.hub import StreamHub
-from ingest.output_streams import capture_codec_template
 from ingest.packet import ClockSource, MediaKind, MediaPacket
 
 TIME_BASE = Fraction(1, 90000)
@@ -45,20 +45,8 @@ def encoded_video(
         for packet in stream.encode():
             out.mux(packet)
     raw.seek(0)
-    with av.open(raw, "r", format="h264") as src:
-        video = src.streams.video[0]
-        template = capture_codec_template(video)
-        frames = [(bytes(p), bool(p.is_keyframe)) for p in src.demux(video) if p.size]
-    track = VideoTrack(
-        codec_name="h264",
-        width=width,
-        height=height,
-        time_base=TIME_BASE,
-        extradata=b"",
-        codec_template=template,
-        frame_rate=Fraction(fps),
-    )
-    return EncodedVideo(track, frames, fps)
+    footage = footage_from_h264(raw, width, height, fps)
+    return EncodedVideo(footage.track, footage.frames, fps)
 
 
 class SyntheticFeed:

@@ -20,7 +20,6 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -28,17 +27,11 @@ import av
 import pytest
 import uvicorn
 
+from bench.footage import Footage, footage_from_h264, record_footage
 from evidence.models import EvidenceItem, EvidenceKind, TimeSource
-from ingest.description import VideoTrack
-from ingest.hub import StreamHub
-from ingest.output_streams import capture_codec_template
-from ingest.packet import ClockSource, MediaKind, MediaPacket
-from ingest.subscription import DeliveryMode
 from recorder.index import NewSegment, SegmentIndex
 from recorder.models import StreamKind
 from recorder.segment_files import SpooledSegment
-from recorder.segment_writer import SegmentWriter
-from recorder.spool import Spool
 from tests.vms.api.api_helpers import PASSWORD, issue_token
 from viewer.replay.api import replay_registry, replay_router
 from viewer.replay.session import ReplayRegistry
@@ -104,14 +97,8 @@ def frame_time(number: int) -> datetime:
     return T0 + timedelta(seconds=number * FRAME_S)
 
 
-@dataclass(frozen=True)
-class NumberedVideo:
-    track: VideoTrack
-    frames: list[tuple[bytes, bool]]
-
-
 @functools.cache
-def numbered_video(frames: int, background: int) -> NumberedVideo:
+def numbered_video(frames: int, background: int) -> Footage:
     """``frames`` frames of 320x240 25 fps H.264 (keyframe every second), frame n showing n."""
     raw = io.BytesIO()
     with av.open(raw, "w", format="h264") as out:
@@ -128,34 +115,7 @@ def numbered_video(frames: int, background: int) -> NumberedVideo:
         for packet in stream.encode():
             out.mux(packet)
     raw.seek(0)
-    with av.open(raw, "r", format="h264") as src:
-        video = src.streams.video[0]
-        template = capture_codec_template(video)
-        packets = [(bytes(p), bool(p.is_keyframe)) for p in src.demux(video) if p.size]
-    track = VideoTrack(
-        codec_name="h264",
-        width=WIDTH,
-        height=HEIGHT,
-        time_base=Fraction(1, 90000),
-        extradata=b"",
-        codec_template=template,
-        frame_rate=Fraction(FPS),
-    )
-    return NumberedVideo(track, packets)
-
-
-class _Events:
-    def __init__(self) -> None:
-        self.segments: list[SpooledSegment] = []
-
-    def segment_finished(self, segment: SpooledSegment) -> None:
-        self.segments.append(segment)
-
-    def recording_interrupted(self, at: datetime, reason: Any, detail: str) -> None:
-        pass
-
-    def recording_resumed(self, at: datetime) -> None:
-        pass
+    return footage_from_h264(raw, WIDTH, HEIGHT, FPS)
 
 
 def record(
@@ -164,50 +124,16 @@ def record(
     """Record frames ``[first, last)`` of each block with the recorder's SegmentWriter: one camera
     connection per block (the holes between blocks are recording gaps)."""
     video = numbered_video(max(last for _, last in blocks), background)
-    hub = StreamHub(code)
-    subscription = hub.subscribe("recorder", DeliveryMode.LOSSLESS)
-    events = _Events()
-    writer = SegmentWriter(
-        camera_id=camera_id,
-        camera_code=code,
-        stream=StreamKind.MAIN,
-        spool=Spool(spool_dir, 1 << 30),
-        events=events,
+    return record_footage(
+        video,
+        spool_dir,
+        camera_id,
+        code,
+        frame_time=frame_time,
+        fps=FPS,
         segment_seconds=SEGMENT_SECONDS,
+        blocks=blocks,
     )
-    step = 90000 // FPS
-    for first, last in blocks:
-        epoch = hub.begin_epoch(video.track).epoch
-        for n in range(first, last):
-            data, key = video.frames[n]
-            hub.publish(
-                MediaPacket(
-                    kind=MediaKind.VIDEO,
-                    data=data,
-                    pts=n * step,
-                    dts=n * step,
-                    duration=step,
-                    time_base=Fraction(1, 90000),
-                    is_keyframe=key,
-                    wall_time=frame_time(n).timestamp(),
-                    clock_source=ClockSource.RTCP,
-                    epoch=epoch,
-                )
-            )
-            _pump(subscription, writer)
-        hub.end_epoch()
-        _pump(subscription, writer)
-    writer.close()
-    hub.close()
-    return events.segments
-
-
-def _pump(subscription: Any, writer: SegmentWriter) -> None:
-    while True:
-        try:
-            writer.handle(subscription.get(timeout=0))
-        except TimeoutError:
-            return
 
 
 def bodycam_file(path: Path, codec: str, seconds: int = 6) -> Path:
