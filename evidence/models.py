@@ -106,8 +106,9 @@ class Upload(Base):
 
     An upload larger than one part whose client declared its SHA-256 is also sent to S3 while it arrives
     (:mod:`evidence.multipart`): ``object_key`` is decided at creation, ``s3_upload_id`` names the S3
-    multipart upload once started, and ``s3_parts`` maps each part number sent (as text) to its ETag;
-    part n holds bytes ``[(n-1) * part_size, n * part_size)`` of the staging file.
+    multipart upload once started, and ``s3_parts`` maps each part number sent (as text) to
+    ``{"etag": ..., "crc32": ...}``; part n holds bytes ``[(n-1) * part_size, n * part_size)`` of the
+    staging file.
     """
 
     __tablename__ = "evidence_uploads"
@@ -126,7 +127,7 @@ class Upload(Base):
     object_key: Mapped[str | None] = mapped_column(String(400))
     part_size: Mapped[int | None] = mapped_column(BigInteger)
     s3_upload_id: Mapped[str | None] = mapped_column(Text)
-    s3_parts: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    s3_parts: Mapped[dict[str, dict[str, str]] | None] = mapped_column(JSON)
 
 
 class DeviceClockOffset(Base):

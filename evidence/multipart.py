@@ -4,11 +4,12 @@ staging file as soon as the bytes they hold are settled.
 The staging file stays the source of truth (inspection needs the whole file, an MP4's index can be at its
 end, and resuming needs it): part ``n`` is bytes ``[(n-1) * part_size, n * part_size)`` of it, the last
 part what is left. A part is sent once all its bytes are *settled*: staged, and not going to be dropped
-again unless ``rewind`` says so. At most PARTS_IN_FLIGHT parts of one upload are read and sent at a time
-(memory: part_size each); when S3 falls more than MAX_LAG_PARTS parts behind, ``advance`` waits, which
-slows the receiving request down (back-pressure). Every part sent is recorded with its ETag through
-``save``, so a resumed upload, even after a restart, sends only what is missing; if S3 no longer knows the
-multipart upload (or a part), everything is sent again from the staging file into a new one.
+again unless ``rewind`` says so. Each part carries a CRC32 that S3 checks (:mod:`vms.storage.parts`).
+At most PARTS_IN_FLIGHT parts of one upload are read and sent at a time (memory: part_size each); when S3
+falls more than MAX_LAG_PARTS parts behind, ``advance`` waits, which slows the receiving request down
+(back-pressure). Every part sent is recorded with its ETag and CRC32 through ``save``, so a resumed
+upload, even after a restart, sends only what is missing; if S3 no longer knows the multipart upload (or
+a part), everything is sent again from the staging file into a new one.
 
 Nothing is visible in the bucket until ``complete``; ``abort`` drops the parts.
 """
@@ -25,7 +26,7 @@ from concurrent.futures import Executor
 from contextlib import contextmanager
 from pathlib import Path
 
-from vms.storage import MultipartUploadLost, ObjectInfo, ObjectStore, StorageError
+from vms.storage import MultipartUploadLost, ObjectInfo, ObjectStore, SentPart, StorageError
 from vms.storage.objects import MIN_PART_SIZE
 
 log = logging.getLogger("evidence.multipart")
@@ -39,8 +40,8 @@ RETRY_AFTER_S = 5.0
 BUFFERS_IDLE_S = 10.0
 _WAIT_S = 1.0
 
-SaveParts = Callable[[str | None, dict[int, str]], None]
-"""Records (S3 upload id, {part number: ETag}) of one upload durably."""
+SaveParts = Callable[[str | None, dict[int, SentPart]], None]
+"""Records (S3 upload id, {part number: its ETag and CRC32}) of one upload durably."""
 
 
 def part_size_for(length: int, base: int = PART_BYTES) -> int:
@@ -120,7 +121,7 @@ class PartSender:
         content_type: str,
         metadata: Mapping[str, str],
         upload_id: str | None,
-        parts: Mapping[int, str],
+        parts: Mapping[int, SentPart],
         save: SaveParts,
         executor: Executor,
         buffers: PartBuffers,
@@ -144,7 +145,7 @@ class PartSender:
         self._start_lock = threading.Lock()
         self._persist_lock = threading.Lock()
         self._upload_id = upload_id
-        self._done = {n: etag for n, etag in parts.items() if 1 <= n <= self.count}
+        self._done = {n: part for n, part in parts.items() if 1 <= n <= self.count}
         self._settled = 0
         self._generation = 0  # +1 whenever the S3 upload is replaced or dropped: older tasks are void
         self._in_flight: set[tuple[int, int]] = set()  # (generation, part number)
@@ -263,7 +264,7 @@ class PartSender:
         with self._lock:
             return self._closed
 
-    def sent_parts(self) -> dict[int, str]:
+    def sent_parts(self) -> dict[int, SentPart]:
         with self._lock:
             return dict(self._done)
 
@@ -312,11 +313,11 @@ class PartSender:
                 upload_id = self._started(generation)
                 if upload_id is None:
                     return
-                etag = self.store.upload_part(self.bucket, self.key, upload_id, n, data)
+                sent = self.store.upload_part(self.bucket, self.key, upload_id, n, data)
             with self._lock:
                 current = generation == self._generation and not self._closed
                 if current:
-                    self._done[n] = etag
+                    self._done[n] = sent
             if current:
                 self._persist()
         except MultipartUploadLost as exc:

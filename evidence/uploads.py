@@ -47,7 +47,7 @@ from evidence.staging import BusyUploads, RunningHashes, remove_quietly, staging
 from vms.auth import Principal
 from vms.context import CoreServices
 from vms.db import utcnow
-from vms.storage import StorageError
+from vms.storage import SentPart, StorageError
 
 log = logging.getLogger("evidence.uploads")
 
@@ -404,6 +404,14 @@ class UploadService:
             sender = self._senders.get(row.id)
             if sender is not None:
                 return sender
+            parts = _recorded_parts(row.s3_parts)
+            s3_upload_id = row.s3_upload_id
+            if parts is None:  # recorded before parts had checksums: send everything again
+                if s3_upload_id:
+                    abort_quietly(
+                        store, self.core.settings.storage.evidence_bucket, row.object_key, s3_upload_id
+                    )
+                parts, s3_upload_id = {}, None
             sender = self._senders[row.id] = PartSender(
                 store,
                 self.core.settings.storage.evidence_bucket,
@@ -413,8 +421,8 @@ class UploadService:
                 row.part_size,
                 content_type=content_type_for_name(row.filename),
                 metadata={"sha256": row.expected_sha256 or "", "uploaded-by": row.username},
-                upload_id=row.s3_upload_id,
-                parts={int(n): etag for n, etag in (row.s3_parts or {}).items()},
+                upload_id=s3_upload_id,
+                parts=parts,
                 save=partial(self._save_parts, row.id),
                 executor=self._part_executor(),
                 buffers=self._buffers,
@@ -440,12 +448,14 @@ class UploadService:
             bucket = self.core.settings.storage.evidence_bucket
             abort_quietly(self.core.store, bucket, row.object_key, row.s3_upload_id)
 
-    def _save_parts(self, upload_id: str, s3_upload_id: str | None, parts: dict[int, str]) -> None:
+    def _save_parts(self, upload_id: str, s3_upload_id: str | None, parts: dict[int, SentPart]) -> None:
         with self.core.db.session() as s:
             row = s.get(Upload, upload_id)
             if row is not None and row.item_id is None:
                 row.s3_upload_id = s3_upload_id
-                row.s3_parts = {str(n): etag for n, etag in sorted(parts.items())}
+                row.s3_parts = {
+                    str(n): {"etag": part.etag, "crc32": part.crc32} for n, part in sorted(parts.items())
+                }
 
     # -- rows -----------------------------------------------------------------------------------------
 
@@ -473,6 +483,17 @@ class UploadService:
 
 def _state(row: Upload, duplicate: bool = False) -> UploadState:
     return UploadState(row.id, row.declared_length, row.offset, row.expires_at, row.item_id, duplicate)
+
+
+def _recorded_parts(recorded: dict[str, Any] | None) -> dict[int, SentPart] | None:
+    """The parts an upload row records as sent; None if some lack a checksum (recorded by an older version,
+    whose S3 upload declared none)."""
+    parts: dict[int, SentPart] = {}
+    for number, part in (recorded or {}).items():
+        if not isinstance(part, dict) or not part.get("etag") or not part.get("crc32"):
+            return None
+        parts[int(number)] = SentPart(str(part["etag"]), str(part["crc32"]))
+    return parts
 
 
 def _chunk_hasher(checksum: tuple[str, bytes] | None) -> Any:

@@ -22,7 +22,7 @@ from tests.evidence.conftest import TUS, EvidenceWorld, create_upload, patch, sh
 from tests.evidence.live_server import serving
 from tests.evidence.media import make_big_clip
 from vms.db import utcnow
-from vms.storage import EmbeddedSeaweed, ObjectStore
+from vms.storage import EmbeddedSeaweed, ObjectStore, SentPart
 
 BATCH = "查验-001"
 CHUNK = 4 * 1024 * 1024
@@ -41,7 +41,7 @@ def sent_parts(world: EvidenceWorld, monkeypatch: pytest.MonkeyPatch) -> Iterato
     sent: list[int] = []
     upload_part = world.store.upload_part
 
-    def watched(bucket: str, key: str, upload_id: str, number: int, data: bytes) -> str:
+    def watched(bucket: str, key: str, upload_id: str, number: int, data: bytes) -> SentPart:
         sent.append(number)
         return upload_part(bucket, key, upload_id, number, data)
 
@@ -178,6 +178,32 @@ def test_resume_after_a_restart_sends_only_the_missing_parts(
     assert hashlib.sha256(stored).hexdigest() == sha256_of(data)
     assert sorted(sent_parts) == [1, 2, 3]  # part 1 was not sent again
     assert before.s3_upload_id and _pending(world.store, world.bucket) == []
+
+
+def test_parts_recorded_without_checksums_go_up_again_after_an_upgrade(
+    world: EvidenceWorld, big_clip: bytes, sent_parts: list[int]
+) -> None:
+    """An upload in progress across an upgrade: the older version recorded its parts as bare ETags, in an
+    S3 upload that declared no checksums. That S3 upload is aborted and every part sent again."""
+    data = big_clip
+    _, location, _ = create_upload(world.client, world.as_("li.na"), data, BATCH, "VID_20261127_090000.mp4")
+    _send(world, location, data, 0, PART_BYTES + 4096)
+    row = _wait_for_parts(world, location, 1)
+    assert row.object_key and row.s3_upload_id and row.s3_parts
+    world.core.providers.pop("evidence_uploads")
+    old_upload = world.store._client._create_multipart_upload(world.bucket, row.object_key, {})
+    with world.core.db.session() as s:
+        stored = s.get(Upload, row.id)
+        assert stored is not None
+        world.store.abort_multipart(world.bucket, row.object_key, row.s3_upload_id)
+        stored.s3_upload_id = old_upload
+        stored.s3_parts = {"1": row.s3_parts["1"]["etag"]}  # type: ignore[dict-item]
+    headers = _finish(world, location, data, PART_BYTES + 4096)
+    item = world.client.get(f"/api/evidence/{headers['evidence-item-id']}", headers=world.as_("li.na")).json()
+    stored_bytes = world.store.get_bytes(world.bucket, item["object_key"], version_id=item["version_id"])
+    assert hashlib.sha256(stored_bytes).hexdigest() == sha256_of(data)
+    assert sent_parts[0] == 1 and sorted(sent_parts[1:]) == [1, 2, 3]  # part 1 again, in the new upload
+    assert _pending(world.store, world.bucket) == []  # the old S3 upload was aborted
 
 
 def test_lost_multipart_upload_is_sent_again_from_the_staging_file(

@@ -19,6 +19,7 @@ from vms.storage.objects import (
     Retention,
     RetentionMode,
 )
+from vms.storage.parts import SentPart
 from vms.storage.seaweed import EmbeddedSeaweed, SeaweedError, SeaweedPorts, find_weed_binary
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "RetentionMode",
     "SeaweedError",
     "SeaweedPorts",
+    "SentPart",
     "StorageAccessDenied",
     "StorageError",
     "StorageUnavailable",

@@ -18,16 +18,24 @@ from typing import Literal, Protocol, cast
 import urllib3
 from minio import Minio
 from minio.commonconfig import ENABLED
-from minio.datatypes import Object, Part
+from minio.datatypes import CompleteMultipartUploadResult, Object
 from minio.deleteobjects import DeleteObject
 from minio.error import S3Error
-from minio.helpers import ObjectWriteResult
+from minio.helpers import ObjectWriteResult, md5sum_hash
 from minio.retention import Retention as MinioRetention
 from minio.versioningconfig import VersioningConfig
 from urllib3.util import Retry, Timeout
 
-from vms.storage.errors import BucketNotFound, ObjectNotFound, StorageError
+from vms.storage.errors import BucketNotFound, MultipartUploadLost, ObjectNotFound, StorageError
 from vms.storage.metadata import decode_metadata, encode_metadata
+from vms.storage.parts import (
+    CHECKSUM_ALGORITHM,
+    CHECKSUM_HEADER,
+    ChecksummedMinio,
+    SentPart,
+    complete_request,
+    part_checksum,
+)
 from vms.storage.translate import translated_errors
 
 RetentionMode = Literal["GOVERNANCE", "COMPLIANCE"]
@@ -170,7 +178,9 @@ class ObjectStore:
             maxsize=max(10, self._parallel_uploads * 2),
         )
         fast_http = urllib3.PoolManager(timeout=Timeout(connect=1.0, read=2.0), retries=False, maxsize=2)
-        self._client = Minio(endpoint, access_key, secret_key, secure=secure, region=region, http_client=http)
+        self._client = ChecksummedMinio(
+            endpoint, access_key, secret_key, secure=secure, region=region, http_client=http
+        )
         self._probe = Minio(
             endpoint, access_key, secret_key, secure=secure, region=region, http_client=fast_http
         )
@@ -316,8 +326,9 @@ class ObjectStore:
 
     # -- multipart uploads, part by part ---------------------------------------------------------------
     # For a caller that produces the parts itself (e.g. while the bytes are still arriving). Nothing is
-    # visible under ``key`` until ``complete_multipart``; ``abort_multipart`` drops the parts. minio 7.2 has
-    # these S3 calls only as private methods of ``Minio`` (pinned version; tests run them against S3).
+    # visible under ``key`` until ``complete_multipart``; ``abort_multipart`` drops the parts. Each part
+    # carries a CRC32 the storage verifies (:mod:`vms.storage.parts`). minio 7.2 has these S3 calls only as
+    # private methods of ``Minio`` (pinned version; tests run them against S3).
 
     def start_multipart(
         self,
@@ -327,33 +338,64 @@ class ObjectStore:
         content_type: str = DEFAULT_CONTENT_TYPE,
         metadata: Mapping[str, str] | None = None,
     ) -> str:
-        """CreateMultipartUpload; returns the upload id."""
+        """CreateMultipartUpload (its parts checksummed with CRC32); returns the upload id."""
         headers: dict[str, str | list[str] | tuple[str]] = {
             **encode_metadata(metadata),
             "Content-Type": content_type or DEFAULT_CONTENT_TYPE,
+            "x-amz-checksum-algorithm": CHECKSUM_ALGORITHM,
         }
         with translated_errors(f"start a multipart upload to s3://{bucket}/{key}", self.endpoint):
             return self._client._create_multipart_upload(bucket, key, headers)
 
     def upload_part(
         self, bucket: str, key: str, upload_id: str, number: int, data: bytes | bytearray | memoryview
-    ) -> str:
-        """UploadPart ``number`` (1..10000; every part but the last at least 5 MiB); returns its ETag.
-        Sending a number again replaces that part. MultipartUploadLost if the upload is gone.
+    ) -> SentPart:
+        """UploadPart ``number`` (1..10000; every part but the last at least 5 MiB) with its CRC32, which
+        the storage checks; returns its ETag and CRC32. Sending a number again replaces that part.
+        MultipartUploadLost if the upload is gone.
 
-        ``data`` may be any contiguous bytes-like object (a reused buffer): minio hashes it for the request
-        signature and urllib3 sends it as it is, without a copy."""
+        ``data`` may be any contiguous bytes-like object (a reused buffer): urllib3 sends it as it is,
+        without a copy."""
+        checksum = part_checksum(data)
         with translated_errors(f"send part {number} of s3://{bucket}/{key}", self.endpoint):
-            return self._client._upload_part(bucket, key, cast(bytes, data), None, upload_id, number)
+            response = self._client._execute(
+                "PUT",
+                bucket,
+                key,
+                body=cast(bytes, data),
+                headers={CHECKSUM_HEADER: checksum},
+                query_params={"partNumber": str(number), "uploadId": upload_id},
+            )
+        etag = (response.headers.get("etag") or "").strip('"')
+        if not etag:
+            raise StorageError(f"cannot send part {number} of s3://{bucket}/{key}: the storage gave no ETag")
+        return SentPart(etag, checksum)
 
     def complete_multipart(
-        self, bucket: str, key: str, upload_id: str, parts: Sequence[tuple[int, str]]
+        self, bucket: str, key: str, upload_id: str, parts: Sequence[tuple[int, SentPart]]
     ) -> ObjectInfo:
-        """CompleteMultipartUpload from (number, ETag) pairs: the object (a new version) appears now.
-        Returns what ``stat`` says of that version; MultipartUploadLost if the upload or a part is gone."""
-        ordered = [Part(number, etag) for number, etag in sorted(parts)]
-        with translated_errors(f"complete the multipart upload of s3://{bucket}/{key}", self.endpoint):
-            result = self._client._complete_multipart_upload(bucket, key, upload_id, ordered)
+        """CompleteMultipartUpload from the parts as sent: the object (a new version) appears now.
+        Returns what ``stat`` says of that version; MultipartUploadLost if the upload or a part is gone,
+        or a part's checksum is not what the storage holds."""
+        body = complete_request(parts)
+        action = f"complete the multipart upload of s3://{bucket}/{key}"
+        with translated_errors(action, self.endpoint):
+            try:
+                response = self._client._execute(
+                    "POST",
+                    bucket,
+                    key,
+                    body=body,
+                    headers={"Content-Type": "application/xml", "Content-MD5": cast(str, md5sum_hash(body))},
+                    query_params={"uploadId": upload_id},
+                )
+            except S3Error as exc:
+                if exc.code == "BadDigest":
+                    raise MultipartUploadLost(
+                        f"cannot {action}: a part's checksum does not match what the storage holds"
+                    ) from exc
+                raise
+            result = CompleteMultipartUploadResult(response)
         version = result.version_id or result.http_headers.get("x-amz-version-id")
         return self.stat(bucket, key, version_id=version if version not in (None, "null") else None)
 

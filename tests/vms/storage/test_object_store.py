@@ -23,10 +23,12 @@ from vms.storage import (
     ObjectNotFound,
     ObjectStore,
     Retention,
+    SentPart,
     StorageAccessDenied,
     StorageError,
     StorageUnavailable,
 )
+from vms.storage import parts as storage_parts
 
 BIG = 50 * 1000 * 1000
 PART = 5 * MIB
@@ -258,8 +260,8 @@ def test_legal_hold_refuses_delete_until_released(
 
 
 def test_multipart_part_by_part_into_a_locked_bucket(object_store: ObjectStore, locked_bucket: str) -> None:
-    """Parts sent one by one (no Content-MD5: the signed payload hash covers them over plain HTTP) are
-    invisible until completed; the object is then a lockable version; parts can be replaced."""
+    """Parts sent one by one (no Content-MD5, no payload hash: a CRC32 the storage checks) are invisible
+    until completed; the object is then a lockable version; parts can be replaced."""
     data = bytes(range(256)) * (11 * MIB // 256) + b"tail"
     key = "items/2026/11/27/streamed.mp4"
     upload_id = object_store.start_multipart(
@@ -274,7 +276,9 @@ def test_multipart_part_by_part_into_a_locked_bucket(object_store: ObjectStore, 
     pending = object_store.list_multipart_uploads(locked_bucket, prefix="items/")
     assert [(u.key, u.upload_id) for u in pending] == [(key, upload_id)] and pending[0].initiated
     with pytest.raises(MultipartUploadLost):  # a part S3 does not have
-        object_store.complete_multipart(locked_bucket, key, upload_id, [(1, etags[1]), (2, "0" * 32)])
+        object_store.complete_multipart(
+            locked_bucket, key, upload_id, [(1, etags[1]), (2, SentPart("0" * 32, etags[2].crc32))]
+        )
     info = object_store.complete_multipart(locked_bucket, key, upload_id, sorted(etags.items()))
     assert (info.size, info.content_type, info.metadata["sha256"]) == (len(data), "video/mp4", "abc")
     assert info.version_id and object_store.get_bytes(locked_bucket, key, info.version_id) == data
@@ -284,6 +288,29 @@ def test_multipart_part_by_part_into_a_locked_bucket(object_store: ObjectStore, 
     with pytest.raises(ObjectLocked):
         object_store.delete(locked_bucket, key, version_id=info.version_id)
     assert object_store.list_multipart_uploads(locked_bucket) == []
+
+
+def test_the_storage_checks_each_parts_crc32(
+    object_store: ObjectStore, locked_bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A part whose bytes do not match its CRC32 (changed on the way) is refused, and so is a completion
+    that names a different CRC32 than the part the storage holds: nothing is stored."""
+    key = "items/2026/11/27/damaged.mp4"
+    upload_id = object_store.start_multipart(locked_bucket, key, content_type="video/mp4")
+    first = object_store.upload_part(locked_bucket, key, upload_id, 1, b"a" * PART)
+    assert first.crc32 == storage_parts.part_checksum(b"a" * PART)
+    with monkeypatch.context() as patch:  # the checksum of other bytes: as if the part changed on the way
+        patch.setattr("vms.storage.objects.part_checksum", lambda data: storage_parts.part_checksum(b"other"))
+        with pytest.raises(StorageError, match="BadDigest"):
+            object_store.upload_part(locked_bucket, key, upload_id, 2, b"b" * 1000)
+    second = object_store.upload_part(locked_bucket, key, upload_id, 2, b"b" * 1000)
+    with pytest.raises(MultipartUploadLost, match="checksum"):
+        object_store.complete_multipart(
+            locked_bucket, key, upload_id, [(1, first), (2, SentPart(second.etag, first.crc32))]
+        )
+    assert list(object_store.list(locked_bucket, include_versions=True)) == []
+    info = object_store.complete_multipart(locked_bucket, key, upload_id, [(1, first), (2, second)])
+    assert object_store.get_bytes(locked_bucket, key, info.version_id) == b"a" * PART + b"b" * 1000
 
 
 def test_aborted_multipart_leaves_nothing(object_store: ObjectStore, locked_bucket: str) -> None:
@@ -297,7 +324,7 @@ def test_aborted_multipart_leaves_nothing(object_store: ObjectStore, locked_buck
     with pytest.raises(MultipartUploadLost):
         object_store.upload_part(locked_bucket, key, upload_id, 2, b"y" * PART)
     with pytest.raises(MultipartUploadLost):
-        object_store.complete_multipart(locked_bucket, key, upload_id, [(1, "0" * 32)])
+        object_store.complete_multipart(locked_bucket, key, upload_id, [(1, SentPart("0" * 32, "AAAAAA=="))])
 
 
 def test_delete_many_reports_what_was_refused(object_store: ObjectStore, locked_bucket: str) -> None:
