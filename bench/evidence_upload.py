@@ -555,7 +555,7 @@ PHASE_LABELS = {
     "s3_complete": "CompleteMultipartUpload",
     "s3_put": "S3 put of the original (not streamed)",
     "retention_lock": "retention lock",
-    "poster_preview": "poster + preview (ffmpeg, S3)",
+    "poster_preview": "poster + preview: the rest of the ffmpeg jobs (started before inspection), S3 puts",
     "finish_other": "DB rows, audit, rest of finish",
     "http_other": "HTTP round trips, rest",
 }

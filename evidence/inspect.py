@@ -73,11 +73,15 @@ def inspect_file(path: Path, filename: str, zone: tzinfo) -> MediaInfo:
         raise Refused(f"the uploaded file cannot be read: {exc.strerror}") from None
     if size == 0:
         raise Refused("the file is empty")
-    with path.open("rb") as f:
-        magic = f.read(3)
-    if magic == JPEG_MAGIC:
+    if starts_like_jpeg(path):
         return _inspect_photo(path, filename, zone)
     return _inspect_video(path, filename, zone)
+
+
+def starts_like_jpeg(path: Path) -> bool:
+    """Whether the file begins as a JPEG does (inspection then takes it for a photo)."""
+    with path.open("rb") as f:
+        return f.read(3) == JPEG_MAGIC
 
 
 def _inspect_photo(path: Path, filename: str, zone: tzinfo) -> MediaInfo:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import posixpath
 import re
-import tempfile
 import threading
 import uuid
 from dataclasses import dataclass
@@ -23,9 +22,9 @@ from typing import Any
 from sqlalchemy import select
 
 from evidence.batch_access import BatchRef
-from evidence.derived import make_poster, make_preview
+from evidence.derived import DerivedMedia
 from evidence.errors import StorageDown
-from evidence.inspect import MediaInfo, inspect_file
+from evidence.inspect import MediaInfo, inspect_file, starts_like_jpeg
 from evidence.models import CUSTODY_OBJECT_TYPE, DeviceClockOffset, EvidenceItem, EvidenceKind, TimeSource
 from evidence.multipart import PartSender
 from vms.context import CoreServices
@@ -129,8 +128,14 @@ def accept(core: CoreServices, upload: Uploaded, streamed: PartSender | None = N
                 streamed.abort()
             record_duplicate(core, found, upload)
             return IntakeResult(found, True)
-        info = inspect_file(upload.path, upload.filename, core.settings.zone)
-        item_id = _store_and_record(core, store, upload, info, streamed)
+        # Poster and preview are made while the file is inspected and stored (and dropped if refused).
+        with DerivedMedia(upload.path, photo=starts_like_jpeg(upload.path)) as derived:
+            if streamed is not None:
+                # The last parts go up before inspection loads PyAV (~17 MB + its buffers), once the part
+                # buffers are given back: a lower peak of memory for ~0.2 s of waiting.
+                streamed.wait_sent()
+            info = inspect_file(upload.path, upload.filename, core.settings.zone)
+            item_id = _store_and_record(core, store, upload, info, streamed, derived)
     return IntakeResult(item_id, False)
 
 
@@ -163,7 +168,12 @@ def content_type_for_name(filename: str) -> str:
 
 
 def _store_and_record(
-    core: CoreServices, store: ObjectStore, upload: Uploaded, info: MediaInfo, streamed: PartSender | None
+    core: CoreServices,
+    store: ObjectStore,
+    upload: Uploaded,
+    info: MediaInfo,
+    streamed: PartSender | None,
+    derived: DerivedMedia,
 ) -> int:
     bucket = core.settings.storage.evidence_bucket
     now = utcnow()
@@ -195,7 +205,7 @@ def _store_and_record(
     except StorageError as exc:
         _delete_unlocked(store, bucket, key, stored.version_id)
         raise StorageDown(f"evidence storage could not lock the file, nothing was stored ({exc})") from None
-    poster_key, preview_key = _derived(store, bucket, name, upload.path, info)
+    poster_key, preview_key = _derived(store, bucket, name, derived, info)
     offset = _clock_offset(core, info.device_serial)
     start, end = _recorded_times(info, offset, now)
     item = EvidenceItem(
@@ -273,21 +283,20 @@ def _delete_unlocked(store: ObjectStore, bucket: str, key: str, version_id: str 
 
 
 def _derived(
-    store: ObjectStore, bucket: str, name: str, source: Path, info: MediaInfo
+    store: ObjectStore, bucket: str, name: str, derived: DerivedMedia, info: MediaInfo
 ) -> tuple[str | None, str | None]:
     """Poster and preview objects (not retention-locked: they can be made again from the item)."""
     poster_key = preview_key = None
-    with tempfile.TemporaryDirectory(prefix="evidence-derived-") as tmp:
-        poster, preview = Path(tmp) / "poster.jpg", Path(tmp) / "preview.mp4"
-        try:
-            if make_poster(source, poster, info.kind, info.duration_s):
-                poster_key = f"posters/{name}.jpg"
-                store.put_file(bucket, poster_key, poster, content_type="image/jpeg")
-            if info.kind is EvidenceKind.VIDEO and make_preview(source, preview):
-                preview_key = f"previews/{name}.mp4"
-                store.put_file(bucket, preview_key, preview, content_type="video/mp4")
-        except StorageError as exc:
-            log.warning("poster/preview of %s not stored: %s", name, exc)
+    poster, preview = derived.results(info.kind, info.duration_s)
+    try:
+        if poster is not None:
+            poster_key = f"posters/{name}.jpg"
+            store.put_file(bucket, poster_key, poster, content_type="image/jpeg")
+        if preview is not None:
+            preview_key = f"previews/{name}.mp4"
+            store.put_file(bucket, preview_key, preview, content_type="video/mp4")
+    except StorageError as exc:
+        log.warning("poster/preview of %s not stored: %s", name, exc)
     return poster_key, preview_key
 
 

@@ -296,10 +296,7 @@ class UploadService:
                     "computed: it changed or was damaged on the way; upload it again"
                 )
             if sender is not None:
-                # The last parts go up first: inspection then loads PyAV (~17 MB + its buffers) once the
-                # part buffers are given back, which keeps the peak memory lower (costs the S3 tail, ~0.2 s).
-                sender.advance(row.declared_length, wait=False)
-                sender.wait_sent()
+                sender.advance(row.declared_length, wait=False)  # the last parts go up (intake waits)
             result = accept(self.core, upload, sender)
         except Refused as exc:
             self._refused(upload, row, exc)
