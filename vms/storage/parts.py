@@ -3,22 +3,23 @@
 Over plain HTTP, minio signs every request with the SHA-256 of its body. For an evidence upload that
 is a second SHA-256 pass over every byte, on top of the file's own hash. A part sent with
 ``x-amz-checksum-crc32`` and an ``UNSIGNED-PAYLOAD`` signature is checked by the storage: AWS S3, MinIO and
-SeaweedFS refuse a part, or a CompleteMultipartUpload, whose CRC32 does not match (``BadDigest``). The
-CRC32 costs a quarter of the CPU: zlib's CRC32 runs at about 4 GB/s, SHA-256 at about 1.7 GB/s on the
-benchmark machine. SeaweedFS 4.48 does not check the payload SHA-256 at all: a part whose signed hash was
-wrong was accepted. The checksum algorithm is declared when the upload starts; S3 then wants every
-part's checksum again in CompleteMultipartUpload.
+SeaweedFS refuse a part, or a CompleteMultipartUpload, whose CRC32 does not match (``BadDigest``).
+SeaweedFS 4.48 does not check the payload SHA-256 at all: a part whose signed hash was wrong was
+accepted. The CRC32 costs a tenth of the CPU: ISA-L's CRC32 (``isal``, the same CRC as zlib's) runs at
+about 19 GB/s on the benchmark machine, SHA-256 at about 1.7 GB/s, zlib's CRC32 at about 4 GB/s. The
+checksum algorithm is declared when the upload starts; S3 then wants every part's checksum again in
+CompleteMultipartUpload.
 """
 
 from __future__ import annotations
 
 import base64
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from xml.etree.ElementTree import Element, SubElement, tostring
 
+from isal import isal_zlib
 from minio import Minio
 from minio import time as minio_time
 from minio.credentials.credentials import Credentials
@@ -39,7 +40,7 @@ class SentPart:
 
 def part_checksum(data: bytes | bytearray | memoryview) -> str:
     """The ``x-amz-checksum-crc32`` value of ``data``: base64 of the big-endian CRC32."""
-    return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode("ascii")
+    return base64.b64encode(isal_zlib.crc32(data).to_bytes(4, "big")).decode("ascii")
 
 
 def complete_request(parts: Sequence[tuple[int, SentPart]]) -> bytes:
