@@ -1,6 +1,6 @@
 """A big body-cam upload through the evidence API against a plain ``minio`` fput_object of the same file.
 
-    .venv/bin/python -m bench.evidence_upload [--size-gb 2] [--runs 1] [--json out.json]
+    .venv/bin/python -m bench.evidence_upload [--size-gb 2] [--runs 1] [--json out.json] [--storage-cpus 0]
 
 The file: a valid MP4 of at least ``--size-gb`` GiB (a 4 s lossless 720p clip repeated without
 re-encoding, the recipe of ``tests/evidence/test_big_upload.py``), made once and cached under
@@ -22,6 +22,10 @@ One ``EmbeddedSeaweed`` serves both paths. Each run, in alternating order:
 Measured for each process (server, client, SeaweedFS) from /proc: CPU seconds and peak RSS (the server's
 VmHWM is reset just before the upload; everything is also sampled every 50 ms). The server logs each phase
 of the API path (see ``bench.evidence_server``), which gives the breakdown. MB = 10^6 bytes.
+
+``--storage-cpus 0`` runs SeaweedFS alone on CPU 0 and everything else (server, clients) on the other CPUs:
+the object store then does not take CPU from the path being measured, as when it runs on its own machines
+(deploy/). Without it, all processes share all CPUs (the embedded default on one node).
 """
 
 from __future__ import annotations
@@ -85,6 +89,9 @@ class BenchConfig:
     cache_dir: Path = Path(tempfile.gettempdir()) / "yard-vms-bench"
     workdir: Path | None = None
     drop_cache: bool = False
+    storage_cpus: tuple[int, ...] | None = None
+    """Run SeaweedFS on these CPUs and everything else (server, clients, this process) on the others,
+    as when the object store runs on its own machine (deploy/: MinIO hosts); None: all share all CPUs."""
 
 
 # ---- the file ---------------------------------------------------------------------------------------
@@ -461,6 +468,22 @@ def _settle(weed_pid: int | None) -> float:
 # ---- the benchmark ----------------------------------------------------------------------------------
 
 
+def split_cpus(storage: Sequence[int]) -> tuple[set[int], set[int]]:
+    """(storage CPUs, the other CPUs this process may use); ValueError if either would be empty."""
+    available = os.sched_getaffinity(0)
+    wanted = set(storage)
+    if not wanted or not wanted < available:
+        raise ValueError(f"--storage-cpus must be some but not all of the CPUs {sorted(available)}")
+    return wanted, available - wanted
+
+
+def pin_process(pid: int, cpus: set[int]) -> None:
+    """Pin every thread of ``pid`` (threads it starts later inherit it)."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(ProcessLookupError):
+            os.sched_setaffinity(int(task.name), cpus)
+
+
 def run_benchmark(config: BenchConfig) -> dict[str, Any]:
     size_bytes = int(config.size_gb * 1024**3)
     t0 = time.monotonic()
@@ -483,9 +506,15 @@ def run_benchmark(config: BenchConfig) -> dict[str, Any]:
 
     report["server_s3_part_size"] = part_size_for(size)
     report["server_s3_parts_in_flight"] = PARTS_IN_FLIGHT
+    split = split_cpus(config.storage_cpus) if config.storage_cpus else None
+    if split is not None:
+        os.sched_setaffinity(0, split[1])  # the server, the clients and ffmpeg inherit it
+        report["cpus"] = {"storage": sorted(split[0]), "everything_else": sorted(split[1])}
     seaweed = EmbeddedSeaweed(workdir / "seaweed", *SEAWEED_KEYS, log_path=workdir / "weed.log")
     seaweed.start()
     try:
+        if split is not None and seaweed.pid is not None:
+            pin_process(seaweed.pid, split[0])
         store = seaweed.object_store()
         store.ensure_bucket(EVIDENCE_BUCKET, object_lock=True)
         store.ensure_bucket(PLAIN_BUCKET)
@@ -601,6 +630,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--drop-cache", action="store_true", help="delete the cached video at the end")
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--storage-cpus",
+        default=None,
+        help="comma-separated CPUs for SeaweedFS alone (e.g. 0); the rest run on the other CPUs",
+    )
     args = parser.parse_args(argv)
     config = BenchConfig(
         size_gb=args.size_gb,
@@ -608,6 +642,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cache_dir=args.cache_dir,
         workdir=args.workdir,
         drop_cache=args.drop_cache,
+        storage_cpus=tuple(int(c) for c in args.storage_cpus.split(",")) if args.storage_cpus else None,
     )
     if args.chunk_mb:
         config.chunk_size = args.chunk_mb * 1024 * 1024
@@ -615,6 +650,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps(report, indent=1, ensure_ascii=False))
     print(f"file {report['file_bytes'] / MB:.0f} MB, tus chunk {report['tus_chunk_size'] // 1024**2} MiB")
+    if "cpus" in report:
+        cpus = report["cpus"]
+        print(f"SeaweedFS alone on CPUs {cpus['storage']}, everything else on {cpus['everything_else']}")
     print(markdown_table(report))
     for run in report["runs"]:
         print(f"\nrun {run['run']}: where the API path spends its time")
