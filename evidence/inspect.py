@@ -28,8 +28,8 @@ _CONTAINERS = {
     "avi": "video/x-msvideo",
     "mpegts": "video/mp2t",
 }
-# Containers whose index states each stream's exact frame count (checked against the packets read).
-_COUNTED_CONTAINERS = {"mov,mp4,m4a,3gp,3g2,mj2"}
+# Containers whose index states each stream's exact frame count and where each frame lies in the file.
+_INDEXED_CONTAINERS = {"mov,mp4,m4a,3gp,3g2,mj2"}
 # Packets may end a little before the duration the container states (last frame duration, audio longer
 # than video, rounding): up to a tenth of the duration, between 0.2 s and 1 s.
 _END_TOLERANCE_MIN_S, _END_TOLERANCE_MAX_S = 0.2, 1.0
@@ -127,7 +127,10 @@ def _inspect_video(path: Path, filename: str, zone: tzinfo) -> MediaInfo:
         video = container.streams.video[0]
         audio = container.streams.audio[0] if container.streams.audio else None
         duration = container.duration / 1_000_000 if container.duration else None
-        rotation = _check_packets(container, fmt, duration)
+        if fmt in _INDEXED_CONTAINERS and _index_is_complete(container):
+            rotation = _check_index(container, duration, path.stat().st_size)
+        else:
+            rotation = _check_packets(container, fmt, duration)
         tags = {**_tags(container.metadata), **_tags(video.metadata)}
         content_type = _CONTAINERS[fmt]
         if content_type == "video/mp4" and (
@@ -150,6 +153,47 @@ def _inspect_video(path: Path, filename: str, zone: tzinfo) -> MediaInfo:
             started_at=started,
             time_source=source,
             device_serial=_serial(tags),
+        )
+
+
+def _index_is_complete(container: Any) -> bool:
+    """Whether the index lists every frame of every stream (not so in a fragmented MP4, whose fragments are
+    found while reading)."""
+    return all(s.frames > 0 and len(s.index_entries) == s.frames for s in container.streams)
+
+
+def _check_index(container: Any, duration: float | None, size: int) -> int | None:
+    """Check an MP4/MOV by its index: every frame's bytes lie within the file and the video frames span
+    the stated duration; Refused otherwise. Reading every packet would check no more (the demuxer takes
+    the frames' bytes where the index says) and costs a pass over the file: 0.4 s for 2 GB.
+    Returns the first frame's rotation, if it decodes."""
+    video = container.streams.video[0]
+    for stream in container.streams:
+        end = max(entry.pos + entry.size for entry in stream.index_entries)
+        if end > size:
+            raise Refused(
+                f"the video is truncated: the file has {size} bytes but the frames of stream "
+                f"{stream.index} reach byte {end}"
+            )
+    entries = video.index_entries  # in time order (FFmpeg keeps its index sorted)
+    count = len(entries)
+    last = entries[count - 1].timestamp
+    frame = last - entries[count - 2].timestamp if count > 1 else 0
+    _check_end(container, duration, float((last + frame) * video.time_base))
+    for packet in container.demux(video):
+        if packet.size:
+            return _first_frame_rotation(packet)
+    raise Refused("the video contains no pictures")
+
+
+def _check_end(container: Any, duration: float | None, video_end: float | None) -> None:
+    """Refused when the video frames end well before the duration the container states."""
+    start = float(container.start_time or 0) / 1_000_000
+    tolerance = min(_END_TOLERANCE_MAX_S, max(_END_TOLERANCE_MIN_S, (duration or 0) / 10))
+    if duration and video_end is not None and video_end - start < duration - tolerance:
+        raise Refused(
+            f"the video is truncated: it should last {duration:.1f} s but its pictures end at "
+            f"{video_end - start:.1f} s"
         )
 
 
@@ -176,21 +220,14 @@ def _check_packets(container: Any, fmt: str, duration: float | None) -> int | No
         raise Refused(f"the video is damaged: cannot be read to its end ({exc.strerror})") from None
     if counts.get(video.index, 0) == 0:
         raise Refused("the video contains no pictures")
-    if fmt in _COUNTED_CONTAINERS:
+    if fmt in _INDEXED_CONTAINERS:
         for stream in container.streams:
             if stream.frames and counts.get(stream.index, 0) < stream.frames:
                 raise Refused(
                     f"the video is truncated: its index lists {stream.frames} frames of stream "
                     f"{stream.index} but the file holds only {counts.get(stream.index, 0)}"
                 )
-    start = float(container.start_time or 0) / 1_000_000
-    video_end = ends.get(video.index)
-    tolerance = min(_END_TOLERANCE_MAX_S, max(_END_TOLERANCE_MIN_S, (duration or 0) / 10))
-    if duration and video_end is not None and video_end - start < duration - tolerance:
-        raise Refused(
-            f"the video is truncated: it should last {duration:.1f} s but its pictures end at "
-            f"{video_end - start:.1f} s"
-        )
+    _check_end(container, duration, ends.get(video.index))
     return rotation
 
 

@@ -12,6 +12,7 @@ from evidence.errors import Refused
 from evidence.filenames import time_from_filename
 from evidence.inspect import inspect_file
 from evidence.models import EvidenceKind, TimeSource
+from tests.evidence.media import ffmpeg, make_clip
 
 YARD = ZoneInfo("Asia/Shanghai")
 
@@ -98,6 +99,28 @@ def test_photo_exif(media: dict[str, Path]) -> None:
 def test_refusals_say_why(media: dict[str, Path], name: str, reason: str) -> None:
     with pytest.raises(Refused, match=reason):
         inspect_file(media[name], media[name].name, YARD)
+
+
+def test_an_mp4_missing_only_its_last_bytes_is_refused(media: dict[str, Path], tmp_path: Path) -> None:
+    """The index of an MP4 says where every frame lies: a file short of even 1 KB is found out."""
+    cut = tmp_path / "short.mp4"
+    cut.write_bytes(media["faststart"].read_bytes()[:-1024])
+    with pytest.raises(
+        Refused, match=r"truncated: the file has \d+ bytes but the frames of stream \d reach byte"
+    ):
+        inspect_file(cut, "short.mp4", YARD)
+
+
+def test_a_fragmented_mp4_is_read_to_its_end(tmp_path: Path) -> None:
+    """A fragmented MP4 (as some body cams write, to survive a power cut) has no complete index at its
+    start: it is checked by reading its fragments."""
+    clip = make_clip(tmp_path / "source.mp4", seconds=4)
+    fragmented = tmp_path / "VID_20261127_101500.mp4"
+    ffmpeg("-i", str(clip), "-c", "copy", "-movflags", "frag_keyframe+empty_moov", str(fragmented))
+    info = inspect_file(fragmented, fragmented.name, YARD)
+    assert info.kind is EvidenceKind.VIDEO and info.content_type == "video/mp4"
+    assert (info.width, info.height) == (320, 240)
+    assert info.duration_s is not None and 3.9 < info.duration_s < 4.2
 
 
 def test_truncated_photo_is_refused(media: dict[str, Path], tmp_path: Path) -> None:
