@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -79,3 +80,37 @@ class BusyUploads:
 def remove_quietly(path: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.remove(path)
+
+
+class StagingRemoval:
+    """Deletes the staging files of finished uploads in a thread of its own.
+
+    Unlinking a 2 GB file takes 0.1 to 0.3 s here (the kernel drops its cached pages), which the answer to
+    the upload's last request need not wait for. The file is first moved to ``evidence-staging-trash``
+    beside the staging folder (a rename: instant), so it leaves the staging folder at once; ``empty_trash``
+    removes what a crash left there."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._trash = staging_dir(settings).parent / "evidence-staging-trash"
+        self._executor: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def remove(self, path: Path) -> None:
+        self._trash.mkdir(exist_ok=True)
+        target = self._trash / path.name
+        try:
+            os.rename(path, target)
+        except FileNotFoundError:
+            return
+        except OSError:
+            remove_quietly(path)  # another file system (a moved data_dir?): delete it here and now
+            return
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(1, thread_name_prefix="evidence-staging-removal")
+            self._executor.submit(remove_quietly, target)
+
+    def empty_trash(self) -> None:
+        if self._trash.is_dir():
+            for leftover in self._trash.iterdir():
+                remove_quietly(leftover)

@@ -43,7 +43,7 @@ from evidence.intake import (
 )
 from evidence.models import Upload
 from evidence.multipart import PartBuffers, PartSender, abort_quietly, part_size_for
-from evidence.staging import BusyUploads, RunningHashes, remove_quietly, staging_dir
+from evidence.staging import BusyUploads, RunningHashes, StagingRemoval, remove_quietly, staging_dir
 from vms.auth import Principal
 from vms.context import CoreServices
 from vms.db import utcnow
@@ -103,6 +103,7 @@ class UploadService:
         self._senders_lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
         self._buffers = PartBuffers()
+        self._removal = StagingRemoval(core.settings)
 
     # -- creation -------------------------------------------------------------------------------------
 
@@ -311,7 +312,7 @@ class UploadService:
                 stored.item_id, stored.staging_path = result.item_id, ""
                 stored.s3_upload_id, stored.s3_parts = None, None
         self._forget_sender(upload_id)
-        remove_quietly(path)
+        self._removal.remove(path)
         self._hashes.forget(upload_id)
         return UploadState(
             upload_id,
@@ -365,6 +366,7 @@ class UploadService:
             remove_quietly(path)
         for row in expired:
             self._hashes.forget(row.id)
+        self._removal.empty_trash()
         for orphan in staging_dir(self.core.settings).iterdir():
             if orphan.name not in known and orphan.stat().st_mtime < (now - timedelta(hours=1)).timestamp():
                 remove_quietly(orphan)
