@@ -580,7 +580,7 @@ PHASE_LABELS = {
     "s3_parts": "S3 parts sent while receiving (overlaps receive)",
     "final_hash_check": "final SHA-256 check",
     "s3_tail": "last parts still in flight at the last byte",
-    "inspect": "inspection (PyAV, every packet)",
+    "inspect": "inspection (PyAV: the index of an MP4/MOV, else every packet)",
     "s3_complete": "CompleteMultipartUpload",
     "s3_put": "S3 put of the original (not streamed)",
     "retention_lock": "retention lock",

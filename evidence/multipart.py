@@ -4,7 +4,8 @@ staging file as soon as the bytes they hold are settled.
 The staging file stays the source of truth (inspection needs the whole file, an MP4's index can be at its
 end, and resuming needs it): part ``n`` is bytes ``[(n-1) * part_size, n * part_size)`` of it, the last
 part what is left. A part is sent once all its bytes are *settled*: staged, and not going to be dropped
-again unless ``rewind`` says so. Each part carries a CRC32 that S3 checks (:mod:`vms.storage.parts`).
+again unless ``rewind`` says so. Each part carries a CRC32 that S3 checks (:mod:`vms.storage.parts`); once
+sent, its bytes leave the page cache (:func:`evidence.staging.release_cached`).
 At most PARTS_IN_FLIGHT parts of one upload are read and sent at a time (memory: part_size each); when S3
 falls more than MAX_LAG_PARTS parts behind, ``advance`` waits, which slows the receiving request down
 (back-pressure). Every part sent is recorded with its ETag and CRC32 through ``save``, so a resumed
@@ -26,6 +27,7 @@ from concurrent.futures import Executor
 from contextlib import contextmanager
 from pathlib import Path
 
+from evidence.staging import release_cached
 from vms.storage import MultipartUploadLost, ObjectInfo, ObjectStore, SentPart, StorageError
 from vms.storage.objects import MIN_PART_SIZE
 
@@ -314,6 +316,7 @@ class PartSender:
                 if upload_id is None:
                     return
                 sent = self.store.upload_part(self.bucket, self.key, upload_id, n, data)
+            release_cached(self.path, start, size)
             with self._lock:
                 current = generation == self._generation and not self._closed
                 if current:

@@ -2,13 +2,21 @@
 
 The hash is computed as bytes arrive. Its state lives in memory per upload; after a restart (or when another
 node took the previous chunk) the staged prefix is hashed again once, so resuming never trusts lost state.
+
+Bytes already in S3 leave the page cache (``release_cached``): a big upload otherwise fills gigabytes of it
+with pages nothing reads again, the object store's own copy of the same bytes needs as many, and on the
+benchmark machine writing into newly allocated pages made the staging writes 2 to 3 times dearer once the
+cache was full.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import hashlib
 import os
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,6 +25,40 @@ from typing import Any
 from vms.config import Settings
 
 _READ_CHUNK = 1024 * 1024
+
+
+def _sync_file_range() -> Any:
+    """libc's ``sync_file_range`` (Linux), or None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        function = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).sync_file_range
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+    function.restype = ctypes.c_int
+    return function
+
+
+_SYNC_FILE_RANGE = _sync_file_range()
+_WRITE_AND_WAIT = (
+    1 | 2 | 4
+)  # SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER
+
+
+def release_cached(path: Path, offset: int, length: int) -> None:
+    """Write bytes ``offset .. offset+length`` of a staging file to disk and drop them from the page cache
+    (they stay in the file: resuming after a restart or sending again reads them from disk)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return
+    try:
+        if _SYNC_FILE_RANGE is not None:
+            _SYNC_FILE_RANGE(fd, offset, length, _WRITE_AND_WAIT)  # dirty pages cannot be dropped
+        os.posix_fadvise(fd, offset, length, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
 
 
 def staging_dir(settings: Settings) -> Path:
