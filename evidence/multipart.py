@@ -36,7 +36,7 @@ log = logging.getLogger("evidence.multipart")
 PART_BYTES = 8 * 1024 * 1024
 """Part size of an upload up to 78 GiB (10 000 parts); larger uploads get larger parts."""
 MAX_PARTS = 10_000
-PARTS_IN_FLIGHT = 2
+PARTS_IN_FLIGHT = 3
 MAX_LAG_PARTS = 4
 RETRY_AFTER_S = 5.0
 BUFFERS_IDLE_S = 10.0
