@@ -363,9 +363,10 @@ def phase_breakdown(phase_log: Path, marks: dict[str, float], sampler: Sampler) 
         weed = None
         if start["weed_cpu"] is not None and end["weed_cpu"] is not None:
             weed = round(end["weed_cpu"] - start["weed_cpu"], 2)
+        cpu = None if start["cpu"] is None or end["cpu"] is None else round(end["cpu"] - start["cpu"], 2)
         return {
             "wall_s": round(end["t"] - start["t"] if wall is None else wall, 2),
-            "server_cpu_s": round(end["cpu"] - start["cpu"], 2),
+            "server_cpu_s": cpu,
             "weed_cpu_s": weed,
             "server_peak_rss_mb": sampler.peak_between("server", start["t"], end["t"]),
         }
@@ -601,10 +602,9 @@ def phase_table(run: dict[str, Any]) -> str:
         if p is None:
             continue
         weed = "" if p.get("weed_cpu_s") is None else p["weed_cpu_s"]
-        lines.append(
-            f"| {label} | {p['wall_s']} | {p.get('server_cpu_s', '')} | {weed} | "
-            f"{p.get('server_peak_rss_mb') or ''} |"
-        )
+        cpu = "(in the above)" if key == "s3_parts" else p.get("server_cpu_s", "")
+        weed = "(in the above)" if key == "s3_parts" else weed
+        lines.append(f"| {label} | {p['wall_s']} | {cpu} | {weed} | {p.get('server_peak_rss_mb') or ''} |")
     r = phases["receive"]
     lines.append(
         f"| (in receive: disk write / SHA-256 / waiting for S3, summed over {r['writes']} writes) | "
