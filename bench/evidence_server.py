@@ -236,6 +236,7 @@ def serve(config: dict[str, Any]) -> None:
     from evidence.api import evidence_routers
     from evidence.holds import register
     from vms.api.app import build_api
+    from vms.api.http_protocol import uvicorn_config
     from vms.context import CoreServices
     from vms.storage import ObjectStore
 
@@ -248,8 +249,8 @@ def serve(config: dict[str, Any]) -> None:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
-    server_config = uvicorn.Config(app, log_level="warning", lifespan="on")
-    server_config.load()  # picks the HTTP protocol ("auto": httptools when it is installed, else h11)
+    server_config = uvicorn_config(app, log_level="warning", lifespan="on")  # as vms.app serves the API
+    server_config.load()
     started = {
         "port": sock.getsockname()[1],
         "http_protocol": server_config.http_protocol_class.__name__,  # type: ignore[attr-defined]

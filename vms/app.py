@@ -64,9 +64,9 @@ def serve(settings: Settings) -> None:
 def run_http(app: FastAPI, host: str, port: int, log_level: str) -> None:
     """Serve until SIGINT/SIGTERM, then return (uvicorn alone would re-raise the signal and kill the process
     before the node has flushed its recordings and stopped its children)."""
-    import uvicorn
+    from vms.api.http_protocol import uvicorn_config
 
-    _NodeServer(uvicorn.Config(app, host=host, port=port, log_level=log_level)).run()
+    _NodeServer(uvicorn_config(app, host=host, port=port, log_level=log_level)).run()
 
 
 class _NodeServer(uvicorn.Server):

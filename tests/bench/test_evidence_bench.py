@@ -28,7 +28,7 @@ def test_evidence_upload_bench_produces_figures(tmp_path: Path) -> None:
     assert phases["s3_parts"]["parts"] == -(-report["file_bytes"] // report["server_s3_part_size"])
     assert phases["receive"]["weed_cpu_s"] is not None and phases["receive"]["server_cpu_s"] is not None
     assert "s3_put" not in phases  # the original was streamed, not put after inspection
-    assert api["server_http_protocol"] == "HttpToolsProtocol" and not api["server_alembic_loaded"]
+    assert api["server_http_protocol"] == "PassThroughBodyProtocol" and not api["server_alembic_loaded"]
     assert "**ratio API / minio**" in markdown_table(report)
     assert "inspection" in phase_table(run)
     assert not list((tmp_path / "work").iterdir()), "the work directory is removed"

@@ -22,6 +22,7 @@ from viewer.webrtc.hubs import STREAM_HUBS_PROVIDER
 from viewer.webrtc.session import SessionRegistry
 from viewer.webrtc.settings import LiveSettings
 from vms.api.app import build_api
+from vms.api.http_protocol import uvicorn_config
 from vms.config import Settings
 from vms.context import CoreServices
 from vms.db.models import Camera, Role
@@ -113,7 +114,7 @@ def _serve(app: Any) -> tuple[uvicorn.Server, threading.Thread, int]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(uvicorn_config(app, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="uvicorn")
     thread.start()
     deadline = time.monotonic() + 10
