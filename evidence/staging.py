@@ -48,15 +48,17 @@ _WRITE_AND_WAIT = (
 
 def release_cached(path: Path, offset: int, length: int) -> None:
     """Write bytes ``offset .. offset+length`` of a staging file to disk and drop them from the page cache
-    (they stay in the file: resuming after a restart or sending again reads them from disk)."""
+    (they stay in the file: resuming after a restart or sending again reads them from disk). Only a hint:
+    a file already gone, or a file system that does not take the advice, is not an error."""
     try:
         fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
+    except OSError:
         return
     try:
         if _SYNC_FILE_RANGE is not None:
             _SYNC_FILE_RANGE(fd, offset, length, _WRITE_AND_WAIT)  # dirty pages cannot be dropped
-        os.posix_fadvise(fd, offset, length, os.POSIX_FADV_DONTNEED)
+        with contextlib.suppress(OSError):
+            os.posix_fadvise(fd, offset, length, os.POSIX_FADV_DONTNEED)
     finally:
         os.close(fd)
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from evidence.staging import StagingRemoval, staging_dir
+from evidence.staging import StagingRemoval, release_cached, staging_dir
 from vms.config import Settings
 
 
@@ -34,3 +35,13 @@ def test_what_a_crash_left_in_the_trash_is_emptied(settings_factory: Callable[..
     (trash / "left-by-a-crash").write_bytes(b"x")
     StagingRemoval(settings).empty_trash()
     assert list(trash.iterdir()) == []
+
+
+def test_releasing_sent_bytes_from_the_cache_keeps_them_in_the_file(tmp_path: Path) -> None:
+    """Parts already in S3 leave the page cache; the staging file still holds them for a resume."""
+    staged = tmp_path / "upload"
+    data = os.urandom(3 * 1024 * 1024)
+    staged.write_bytes(data)
+    release_cached(staged, 1024 * 1024, 1024 * 1024)
+    assert staged.read_bytes() == data
+    release_cached(tmp_path / "gone", 0, 1024)  # a file removed meanwhile: nothing to do
