@@ -41,9 +41,8 @@ def _sync_file_range() -> Any:
 
 
 _SYNC_FILE_RANGE = _sync_file_range()
-_WRITE_AND_WAIT = (
-    1 | 2 | 4
-)  # SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER
+_WAIT_BEFORE, _WRITE, _WAIT_AFTER = 1, 2, 4  # SYNC_FILE_RANGE_* of <fcntl.h>
+_WRITE_AND_WAIT = _WAIT_BEFORE | _WRITE | _WAIT_AFTER
 
 
 def release_cached(path: Path, offset: int, length: int) -> None:
