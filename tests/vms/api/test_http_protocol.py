@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import os
 import random
 import socket
@@ -15,7 +16,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI, Request
 
-from vms.api.http_protocol import PassThroughBodyProtocol, uvicorn_config
+from vms.api.http_protocol import RECV_BYTES, PassThroughBodyProtocol, tune_allocator, uvicorn_config
 
 
 def _echo_app(slow: bool) -> FastAPI:
@@ -23,14 +24,15 @@ def _echo_app(slow: bool) -> FastAPI:
 
     @app.post("/echo")
     async def echo(request: Request) -> dict[str, object]:
-        digest, size, pieces = hashlib.sha256(), 0, 0
+        digest, size, pieces, largest = hashlib.sha256(), 0, 0, 0
         async for piece in request.stream():
             digest.update(piece)
             size += len(piece)
             pieces += 1
+            largest = max(largest, len(piece))
             if slow:
                 await asyncio.sleep(0.001)  # several pieces arrive before the next read: they are joined
-        return {"sha256": digest.hexdigest(), "size": size, "pieces": pieces}
+        return {"sha256": digest.hexdigest(), "size": size, "pieces": pieces, "largest": largest}
 
     return app
 
@@ -95,3 +97,20 @@ def test_a_chunked_body_arrives_whole(server: int) -> None:
         conn.sendall(b"0\r\n\r\n")
         answer = _answer(conn)
     assert hashlib.sha256(b"".join(parts)).hexdigest().encode() in answer
+
+
+def test_a_big_body_is_read_in_pieces_larger_than_asyncio_reads(server: int) -> None:
+    """asyncio reads a socket 256 KiB at a time; the API reads up to RECV_BYTES (fewer event-loop rounds per
+    byte). A body sent all at once piles up in the socket, so some reads take more than 256 KiB."""
+    body = os.urandom(32 * 1024 * 1024)
+    with socket.create_connection(("127.0.0.1", server)) as conn:
+        conn.sendall(f"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body)
+        answer = json.loads(_answer(conn))
+    assert answer["sha256"] == hashlib.sha256(body).hexdigest()
+    assert answer["largest"] > 256 * 1024
+    assert answer["pieces"] >= len(body) // (RECV_BYTES * 4)  # joined only while the app was not reading
+
+
+def test_the_allocator_is_tuned_on_glibc() -> None:
+    """CI and the deployment run Debian (glibc): mallopt takes both thresholds."""
+    assert tune_allocator()
