@@ -19,7 +19,10 @@ import httpx
 from evidence.tus import DUPLICATE_HEADER, ITEM_HEADER, OFFSET_CONTENT_TYPE, TUS_VERSION, encode_metadata
 
 UPLOADS_PATH = "/api/evidence/uploads"
-_READ = 256 * 1024
+CHUNK_BYTES = 64 * 1024 * 1024
+"""Bytes sent per PATCH. The server keeps every byte it received even when a request breaks off, so a
+chunk's size costs nothing on a bad link; each request costs a round trip and a database write."""
+_READ = 1024 * 1024
 
 Outcome = Literal["uploaded", "duplicate", "refused", "failed"]
 
@@ -56,7 +59,7 @@ class TusUploader:
         server: str,
         auth_headers: dict[str, str],
         *,
-        chunk_size: int = 16 * 1024 * 1024,
+        chunk_size: int = CHUNK_BYTES,
         retries: int = 8,
         backoff_s: float = 1.0,
         max_backoff_s: float = 30.0,
@@ -100,15 +103,16 @@ class TusUploader:
         location = created.headers.get("location", "")
         url = location if location.startswith("http") else self.server + location
         offset = int(created.headers.get("upload-offset", "0"))
-        progress(offset)
+        shown = _Progress(progress)
+        shown.at(offset)
         attempt = 0
         while True:
             if ITEM_HEADER.lower() in created.headers:
                 return self._done(path, created)
             try:
-                created = self._patch(url, path, offset, length)
-                progress(int(created.headers["upload-offset"]) - offset)
+                created = self._patch(url, path, offset, length, shown)
                 offset = int(created.headers["upload-offset"])
+                shown.at(offset)
                 attempt = 0
             except (httpx.TransportError, _Retry) as exc:
                 attempt += 1
@@ -116,15 +120,15 @@ class TusUploader:
                     raise UploadFailed(f"gave up after {self.retries} retries: {exc}") from None
                 self._sleep(attempt)
                 now = self._retrying(lambda: self._http.head(url), expect=(200,))
-                progress(int(now.headers["upload-offset"]) - offset)
                 offset = int(now.headers["upload-offset"])
+                shown.at(offset)  # back to what the server has
                 created = now
 
-    def _patch(self, url: str, path: Path, offset: int, length: int) -> httpx.Response:
+    def _patch(self, url: str, path: Path, offset: int, length: int, shown: _Progress) -> httpx.Response:
         size = min(self.chunk_size, length - offset)
         response = self._http.patch(
             url,
-            content=_read_span(path, offset, size),
+            content=_read_span(path, offset, size, shown),
             headers={
                 "Upload-Offset": str(offset),
                 "Content-Type": OFFSET_CONTENT_TYPE,
@@ -167,7 +171,21 @@ class _Retry(Exception):
     """A PATCH answer worth retrying after asking where the upload stands."""
 
 
-def _read_span(path: Path, offset: int, size: int) -> Iterator[bytes]:
+class _Progress:
+    """Tells the progress callback how far the upload stands: bytes handed to the connection while a
+    request is sent, the server's offset once it answers."""
+
+    def __init__(self, callback: Callable[[int], None]) -> None:
+        self._callback = callback
+        self._shown = 0
+
+    def at(self, position: int) -> None:
+        if position != self._shown:
+            self._callback(position - self._shown)
+            self._shown = position
+
+
+def _read_span(path: Path, offset: int, size: int, shown: _Progress) -> Iterator[bytes]:
     with path.open("rb") as f:
         f.seek(offset)
         remaining = size
@@ -177,6 +195,7 @@ def _read_span(path: Path, offset: int, size: int) -> Iterator[bytes]:
                 return
             remaining -= len(block)
             yield block
+            shown.at(offset + size - remaining)
 
 
 def _detail(response: httpx.Response) -> str:

@@ -4,12 +4,14 @@ duplicates and refusals in the summary, exit codes."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 from pathlib import Path
 
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from evidence.api import evidence_routers
+from evidence.tus_client import TusUploader
 from tests.evidence.conftest import build_world
 from tests.evidence.live_server import BreakingProxy, serving
 from tests.evidence.media import ffmpeg
@@ -109,3 +111,36 @@ def test_summary_and_exit_code(evidence_core: CoreServices, media: dict[str, Pat
     assert "uploaded 0, already there 1, refused 2, failed 0" in second.output
     assert "not a video or photo" in second.output and "truncated" in second.output
     assert not_mine.exit_code == 1 and "not assigned to batch" in not_mine.output
+
+
+def test_progress_moves_while_a_chunk_is_sent_and_goes_back_after_a_break(
+    evidence_core: CoreServices, tmp_path: Path
+) -> None:
+    """The progress bar follows the bytes sent within a request, not only the server's answers, and after a
+    broken connection it goes back to what the server has."""
+    clip = tmp_path / "VID_20261126_160000.mp4"
+    ffmpeg(
+        "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25", "-t", "3",
+        "-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", str(clip),
+    )  # fmt: skip
+    size = clip.stat().st_size
+    assert size > 3 * 1024 * 1024  # several blocks of the client's reads
+    app = _app(evidence_core)
+    with TestClient(app) as client:
+        world = build_world(evidence_core, client)
+    steps: list[int] = []
+    with serving(app) as url:
+        proxy = BreakingProxy(int(url.rsplit(":", 1)[1]), breaks=1, cut_after=size // 2)
+        uploader = TusUploader(
+            f"http://127.0.0.1:{proxy.port}", world.as_("li.na"), chunk_size=size, backoff_s=0.05
+        )
+        try:
+            result = uploader.upload(clip, "查验-001", steps.append)
+        finally:
+            uploader.close()
+            proxy.close()
+    assert result.outcome == "uploaded", result.message
+    positions = list(itertools.accumulate(steps))
+    assert positions[-1] == size and max(positions) <= size
+    assert any(0 < p < size for p in positions)  # moved during the one request that holds the whole file
+    assert any(step < 0 for step in steps)  # the break: back to the server's offset

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import httpx
 
-from evidence.tus_client import TusUploader, UploadResult
+from evidence.tus_client import CHUNK_BYTES, TusUploader, UploadResult
 from vms.cli.errors import CliFailure
 
 _LABELS = {
@@ -33,7 +33,7 @@ _LABELS = {
 @click.option("--api-key", envvar="VMS_API_KEY", help="API key instead of a user (or $VMS_API_KEY)")
 @click.option(
     "--chunk-mb",
-    default=16,
+    default=CHUNK_BYTES // (1024 * 1024),
     show_default=True,
     type=click.IntRange(1, 1024),
     help="bytes sent per request, in MiB",
