@@ -8,9 +8,12 @@ again unless ``rewind`` says so. Each part carries a CRC32 that S3 checks (:mod:
 sent, its bytes leave the page cache (:func:`evidence.staging.release_cached`).
 At most PARTS_IN_FLIGHT parts of one upload are read and sent at a time (memory: part_size each); when S3
 falls more than MAX_LAG_PARTS parts behind, ``advance`` waits, which slows the receiving request down
-(back-pressure). Every part sent is recorded with its ETag and CRC32 through ``save``, so a resumed
-upload, even after a restart, sends only what is missing; if S3 no longer knows the multipart upload (or
-a part), everything is sent again from the staging file into a new one.
+(back-pressure). The parts sent are recorded with their ETags and CRC32s through ``save``: at most once
+per SAVE_EVERY_S while parts keep going up (each record rewrites the list, and a database commit per part
+cost more than the part's checksum), and whenever no part is in flight. A resumed upload, even after a
+restart, sends only what is not recorded (a crash costs at most SAVE_EVERY_S of parts sent again); if S3 no
+longer knows the multipart upload (or a part), everything is sent again from the staging file into a new
+one.
 
 Nothing is visible in the bucket until ``complete``; ``abort`` drops the parts.
 """
@@ -40,6 +43,7 @@ PARTS_IN_FLIGHT = 3
 MAX_LAG_PARTS = 4
 RETRY_AFTER_S = 5.0
 BUFFERS_IDLE_S = 10.0
+SAVE_EVERY_S = 1.0
 _WAIT_S = 1.0
 
 SaveParts = Callable[[str | None, dict[int, SentPart]], None]
@@ -155,6 +159,8 @@ class PartSender:
         self._failure: Exception | None = None
         self._failed_at = 0.0
         self._closed = False
+        self._saved_at = float("-inf")
+        self._unsaved = False  # parts sent since the last save
 
     # -- what the receiving side calls ----------------------------------------------------------------
 
@@ -319,9 +325,12 @@ class PartSender:
             release_cached(self.path, start, size)
             with self._lock:
                 current = generation == self._generation and not self._closed
+                due = False
                 if current:
                     self._done[n] = sent
-            if current:
+                    due = time.monotonic() - self._saved_at >= SAVE_EVERY_S
+                    self._unsaved = not due
+            if current and due:
                 self._persist()
         except MultipartUploadLost as exc:
             log.warning("%s: sending the parts again into a new multipart upload", exc)
@@ -342,7 +351,11 @@ class PartSender:
                 self._in_flight.discard((generation, n))
                 self._schedule()
                 self._changed.notify_all()
-                finished = not self._in_flight and len(self._done) == self.count
+                idle = not self._in_flight
+                finished = idle and len(self._done) == self.count
+                catch_up = idle and self._unsaved
+            if catch_up:
+                self._persist()
             if finished:
                 self._buffers.drop_unused()  # all parts are in S3: give the memory back now
 
@@ -371,6 +384,7 @@ class PartSender:
         with self._persist_lock:
             with self._lock:
                 upload_id, parts = self._upload_id, dict(self._done)
+                self._saved_at, self._unsaved = time.monotonic(), False
             try:
                 self._save(upload_id, parts)
             except Exception:

@@ -8,6 +8,7 @@ import hashlib
 import os
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,13 +17,14 @@ import pytest
 from sqlalchemy import func, select
 
 from evidence.models import EvidenceItem, Upload
-from evidence.multipart import PART_BYTES, PartBuffers, part_size_for
+from evidence.multipart import PART_BYTES, SAVE_EVERY_S, PartBuffers, PartSender, part_size_for
 from evidence.uploads import upload_service
 from tests.evidence.conftest import TUS, EvidenceWorld, create_upload, patch, sha256_of
 from tests.evidence.live_server import serving
 from tests.evidence.media import make_big_clip
 from vms.db import utcnow
 from vms.storage import EmbeddedSeaweed, ObjectStore, SentPart
+from vms.storage.objects import MIN_PART_SIZE
 
 BATCH = "查验-001"
 CHUNK = 4 * 1024 * 1024
@@ -364,3 +366,44 @@ def test_part_buffers_are_reused_and_given_back() -> None:
     assert buffers.held == PART_BYTES
     buffers.drop_unused()
     assert buffers.held == 0
+
+
+def test_sent_parts_are_recorded_in_batches_and_all_of_them_once_idle(
+    world: EvidenceWorld, tmp_path: Path
+) -> None:
+    """While parts keep going up they are recorded at most once per SAVE_EVERY_S (each record is a
+    database write of the whole list); once none is in flight, every part sent is recorded."""
+    count, size = 12, MIN_PART_SIZE
+    staging = tmp_path / "staging"
+    staging.write_bytes(os.urandom(count * size))
+    saves: list[tuple[str | None, list[int]]] = []
+    with ThreadPoolExecutor(4) as executor:
+        sender = PartSender(
+            world.store,
+            world.bucket,
+            "items/2026/11/27/batched-saves.bin",
+            staging,
+            count * size,
+            size,
+            content_type="application/octet-stream",
+            metadata={},
+            upload_id=None,
+            parts={},
+            save=lambda upload_id, parts: saves.append((upload_id, sorted(parts))),
+            executor=executor,
+            buffers=PartBuffers(),
+        )
+        started = time.monotonic()
+        sender.advance(count * size, wait=False)
+        sender.wait_sent()
+        elapsed = time.monotonic() - started
+        deadline = time.monotonic() + 10
+        while (not saves or len(saves[-1][1]) < count) and time.monotonic() < deadline:
+            time.sleep(0.02)  # the last part's thread records after wait_sent returned
+        sender.abort()
+    upload_id = saves[0][0]
+    assert upload_id and saves[0][1] == []  # the S3 upload id first, before any part went up
+    assert (upload_id, list(range(1, count + 1))) in saves
+    # one record when the upload started, then one per SAVE_EVERY_S at most, and the one when idle
+    assert len(saves) - 1 <= 2 + elapsed / SAVE_EVERY_S, (elapsed, [len(p) for _, p in saves])
+    assert saves[-1] == (None, [])  # abort recorded that nothing is left
