@@ -32,9 +32,9 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 RECV_BYTES = 1024 * 1024
 """Largest piece read from a connection's socket at once."""
-MMAP_THRESHOLD = 4 * 1024 * 1024
+MMAP_THRESHOLD = 2 * 1024 * 1024
 """Blocks up to this size come from the heap (body pieces are at most RECV_BYTES)."""
-TRIM_THRESHOLD = 16 * 1024 * 1024
+TRIM_THRESHOLD = 8 * 1024 * 1024
 """Freed heap memory kept mapped for reuse (per glibc arena) before it is given back."""
 _M_TRIM_THRESHOLD = -1  # <malloc.h>
 _M_MMAP_THRESHOLD = -3
