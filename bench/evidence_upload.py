@@ -19,6 +19,11 @@ One ``EmbeddedSeaweed`` serves both paths. Each run, in alternating order:
 * **minio**: ``Minio.fput_object`` of the same file into a plain bucket of the same SeaweedFS, with the
   client's defaults, in its own process (``bench.evidence_clients minio``).
 
+Each bucket is a SeaweedFS collection. ``weed mini`` gives a collection new volumes only when a write finds
+none with room (one at a time, 1 GiB each), and every write into it waits ~1.1 s meanwhile: one such pause
+at the first write and one per GiB, wherever it falls in either path. Both buckets therefore get
+GROWN_VOLUMES volumes up front (the master's ``/vol/grow``), room for every run of an invocation.
+
 Measured for each process (server, client, SeaweedFS) from /proc: CPU seconds and peak RSS (the server's
 VmHWM is reset just before the upload; everything is also sampled every 50 ms). The server logs each phase
 of the API path (see ``bench.evidence_server``), which gives the breakdown. MB = 10^6 bytes.
@@ -59,6 +64,7 @@ EVIDENCE_BUCKET = "bench-evidence"
 PLAIN_BUCKET = "bench-plain"
 VIDEO_NAME = "VID_20261126_080000.mp4"
 GOAL_RATIO = 0.8
+GROWN_VOLUMES = 8
 GOAL_RSS_MB = 150.0
 SAMPLE_EVERY_S = 0.05
 MB = 1e6
@@ -453,6 +459,14 @@ def run_minio(video: Path, seaweed: EmbeddedSeaweed, workdir: Path, key: str) ->
     }
 
 
+def grow_volumes(seaweed: EmbeddedSeaweed, bucket: str, count: int) -> int:
+    """Give the bucket's collection ``count`` more volumes now (SeaweedFS master ``/vol/grow``)."""
+    url = f"http://127.0.0.1:{seaweed.ports.master}/vol/grow"
+    response = httpx.get(url, params={"collection": bucket, "count": count}, timeout=60)
+    response.raise_for_status()
+    return int(response.json()["count"])
+
+
 def _settle(weed_pid: int | None) -> float:
     """Write dirty pages out and wait until SeaweedFS is quiet (< 5 % of a core over 1 s, at most 30 s),
     so that one path does not pay for the other's writeback; returns the seconds it took."""
@@ -519,6 +533,9 @@ def run_benchmark(config: BenchConfig) -> dict[str, Any]:
         store = seaweed.object_store()
         store.ensure_bucket(EVIDENCE_BUCKET, object_lock=True)
         store.ensure_bucket(PLAIN_BUCKET)
+        report["grown_volumes"] = {
+            b: grow_volumes(seaweed, b, GROWN_VOLUMES) for b in (EVIDENCE_BUCKET, PLAIN_BUCKET)
+        }
         for number in range(1, config.runs + 1):
             order = ("api", "minio") if number % 2 else ("minio", "api")
             run: dict[str, Any] = {"run": number, "order": list(order), "load_average": load_average()}

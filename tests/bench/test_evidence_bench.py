@@ -19,6 +19,7 @@ def test_evidence_upload_bench_produces_figures(tmp_path: Path) -> None:
     assert report["file_bytes"] >= 0.01 * 1024**3
     assert api["mb_per_s"] > 0 and minio["mb_per_s"] > 0 and run["ratio"] > 0
     assert api["sha256_ok"]
+    assert report["grown_volumes"] == {"bench-evidence": 8, "bench-plain": 8}
     assert api["server_peak_rss_mb"] >= api["server_idle_rss_mb"] > 0
     assert api["client_peak_rss_mb"] > 0 and minio["client_peak_rss_mb"] > 0
     phases = api["phases"]
