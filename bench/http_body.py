@@ -48,12 +48,13 @@ def serve(variant: str, port: int) -> None:
     """The server process: the counting app with the variant's protocol."""
     import uvicorn
 
-    from vms.api.http_protocol import PassThroughBodyProtocol
+    from vms.api.http_protocol import uvicorn_config
 
-    protocol: Any = PassThroughBodyProtocol if variant == "pass-through" else "httptools"
-    config = uvicorn.Config(
-        _counting_app, host="127.0.0.1", port=port, http=protocol, lifespan="off", log_level="warning"
-    )
+    options: dict[str, Any] = {"host": "127.0.0.1", "port": port, "lifespan": "off", "log_level": "warning"}
+    if variant == "pass-through":  # as the node serves its API (the allocator tuned too)
+        config = uvicorn_config(_counting_app, **options)  # type: ignore[arg-type]
+    else:
+        config = uvicorn.Config(_counting_app, http="httptools", **options)
     uvicorn.Server(config).run()
 
 

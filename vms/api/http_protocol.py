@@ -6,7 +6,8 @@ while the event loop holds the GIL. Here a piece the app has not asked for yet i
 object the parser made, which uvicorn's ``receive()`` hands on as it is (``bytes(b)`` of a ``bytes`` is
 ``b``); only when a second piece arrives before the app reads are they joined, in a ``bytearray`` as
 before. Flow control and everything else are uvicorn's. ``bench/http_body.py`` measures it: 0.59 to 0.76
-server CPU-s for a 2 GiB body against 1.77 to 1.98 with the stock protocol.
+server CPU-s for a 2 GiB body against 1.77 to 1.98 with the stock protocol; with the two changes below,
+0.36 to 0.45.
 
 Two more things keep a streamed body cheap:
 
