@@ -74,8 +74,8 @@ def uvicorn_config(app: FastAPI, **options: Any) -> uvicorn.Config:
 
 
 def tune_allocator() -> bool:
-    """Set glibc's mmap and trim thresholds for streamed request bodies (see the module's docstring);
-    False where the C library is not glibc, or refuses (nothing is changed then)."""
+    """Set glibc's mmap and trim thresholds for streamed request bodies (see the module's docstring).
+    False where the C library is not glibc (nothing is changed then) or refuses a threshold."""
     if platform.libc_ver()[0] != "glibc":
         return False
     try:
