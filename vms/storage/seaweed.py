@@ -3,6 +3,12 @@
 Every port it opens is chosen free (none of SeaweedFS's fixed defaults), so several instances run side by
 side. The ports are chosen once per instance and kept across stop/start, so clients keep working after a
 restart; data lives in ``data_dir`` and survives restarts. The child is killed if this process dies.
+
+Each bucket is a SeaweedFS collection, whose volumes (1 GiB each) are grown when a write finds none with
+room; every write into the bucket waits ~1.1 s meanwhile (measured on 4.48). ``weed mini`` grows one volume
+at a time, so a bucket that keeps receiving (recordings, evidence) paused once per GiB. The master is
+therefore given ``volumes_per_growth`` volumes per growth (``master.toml`` in the data directory, SeaweedFS's
+own default for ``weed master`` being 7): one pause per 7 GiB.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from vms.storage.errors import StorageError
 from vms.storage.objects import ObjectStore
 
 HOST = "127.0.0.1"
+VOLUMES_PER_GROWTH = 7
 _PR_SET_PDEATHSIG = 1
 # weed's admin worker dials admin gRPC at admin HTTP port + 10000, whatever -admin.port.grpc says.
 _ADMIN_GRPC_OFFSET = 10000
@@ -103,6 +110,7 @@ class EmbeddedSeaweed:
         log_path: str | Path | None = None,
         *,
         weed_binary: str | Path | None = None,
+        volumes_per_growth: int = VOLUMES_PER_GROWTH,
     ) -> None:
         if not access_key or not secret_key:
             raise ValueError(
@@ -114,6 +122,9 @@ class EmbeddedSeaweed:
         self.log_path = Path(log_path).resolve() if log_path else self.data_dir / "weed.log"
         self._requested_s3_port = s3_port
         self._weed_binary = Path(weed_binary) if weed_binary else None
+        if volumes_per_growth < 1:
+            raise ValueError("volumes_per_growth must be at least 1")
+        self.volumes_per_growth = volumes_per_growth
         self._ports: SeaweedPorts | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._atexit_registered = False
@@ -165,6 +176,7 @@ class EmbeddedSeaweed:
             raise SeaweedError(f"SeaweedFS binary {binary} not found or not executable")
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._write_master_config()
         command = [str(binary), "mini", *self._arguments(self._write_s3_config())]
         with self.log_path.open("ab") as log:
             log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} starting: {' '.join(command)}\n".encode())
@@ -245,6 +257,13 @@ class EmbeddedSeaweed:
         with os.fdopen(fd, "w") as file:
             json.dump(config, file)
         return path
+
+    def _write_master_config(self) -> None:
+        """``master.toml`` in the data directory, the child's working directory, where SeaweedFS looks
+        first."""
+        n = self.volumes_per_growth
+        text = f"[master.volume_growth]\ncopy_1 = {n}\ncopy_2 = {n}\ncopy_3 = {n}\ncopy_other = 1\n"
+        (self.data_dir / "master.toml").write_text(text)
 
     def _arguments(self, s3_config: Path) -> list[str]:
         p = self.ports

@@ -11,9 +11,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 
 from vms.storage import EmbeddedSeaweed, ObjectStore, Retention, SeaweedError, StorageUnavailable
+from vms.storage.seaweed import VOLUMES_PER_GROWTH
 
 # SeaweedFS's default HTTP ports (master, volume, filer, S3, WebDAV, admin, Iceberg, Lance); gRPC is +10000.
 DEFAULT_HTTP_PORTS = {9333, 8080, 9340, 8888, 8333, 7333, 23646, 8181, 9101}
@@ -192,3 +194,25 @@ def test_taken_s3_port_is_a_clear_error(seaweed: EmbeddedSeaweed, tmp_path: Path
 def test_empty_credentials_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="must not be empty"):
         EmbeddedSeaweed(tmp_path, "", "")
+
+
+def _writable_volumes(server: EmbeddedSeaweed, bucket: str) -> int:
+    status = httpx.get(f"http://127.0.0.1:{server.ports.master}/dir/status", timeout=10).json()
+    layouts = status["Topology"].get("Layouts") or []
+    return sum(len(layout.get("writables") or []) for layout in layouts if layout["collection"] == bucket)
+
+
+def test_a_bucket_gets_several_volumes_at_once(tmp_path: Path) -> None:
+    """weed mini grows a bucket's volumes one at a time, and every write into the bucket waits ~1.1 s for
+    each growth; the embedded server grows VOLUMES_PER_GROWTH at once."""
+    server = EmbeddedSeaweed(tmp_path / "data", "k", "secret-1", log_path=tmp_path / "weed.log")
+    server.start()
+    try:
+        store = server.object_store()
+        store.ensure_bucket("recordings", object_lock=True)
+        store.put_bytes("recordings", "cam/1.mp4", b"segment")
+        assert _writable_volumes(server, "recordings") == VOLUMES_PER_GROWTH == 7
+    finally:
+        server.stop()
+    with pytest.raises(ValueError, match="volumes_per_growth"):
+        EmbeddedSeaweed(tmp_path / "other", "k", "s", volumes_per_growth=0)
