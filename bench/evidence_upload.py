@@ -19,10 +19,10 @@ One ``EmbeddedSeaweed`` serves both paths. Each run, in alternating order:
 * **minio**: ``Minio.fput_object`` of the same file into a plain bucket of the same SeaweedFS, with the
   client's defaults, in its own process (``bench.evidence_clients minio``).
 
-Each bucket is a SeaweedFS collection. ``weed mini`` gives a collection new volumes only when a write finds
-none with room (one at a time, 1 GiB each), and every write into it waits ~1.1 s meanwhile: one such pause
-at the first write and one per GiB, wherever it falls in either path. Both buckets therefore get
-GROWN_VOLUMES volumes up front (the master's ``/vol/grow``), room for every run of an invocation.
+Each bucket is a SeaweedFS collection. It gets new 1 GiB volumes only when a write finds none with room
+(``EmbeddedSeaweed.volumes_per_growth`` at a time), and every write into it waits ~1.1 s meanwhile: one
+such pause at the first write and more later, wherever they fall in either path. Both buckets therefore
+get GROWN_VOLUMES volumes up front (the master's ``/vol/grow``), room for the runs of an invocation.
 
 Measured for each process (server, client, SeaweedFS) from /proc: CPU seconds and peak RSS (the server's
 VmHWM is reset just before the upload; everything is also sampled every 50 ms). The server logs each phase
